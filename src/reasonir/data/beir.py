@@ -1,6 +1,7 @@
 """BEIR layout: corpus.jsonl, queries.jsonl, qrels/<split>.tsv."""
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,8 @@ from reasonir.data.records import Dataset, Document, Query
 
 def read_jsonl(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict]]:
     """Yield (line number, object), raising DataError on bad UTF-8, bad JSON or a missing field."""
-    with open(path, "rb") as fh:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
             try:
                 text = raw.decode("utf-8")
