@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reasonir.data.beir import read_jsonl
+from reasonir.data.jsonl import read_jsonl
 from reasonir.data.records import Dataset, Document, Query
 
 BRIGHT_TASKS = (
