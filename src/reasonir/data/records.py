@@ -24,3 +24,21 @@ class Dataset:
     documents: list[Document]
     queries: list[Query]
     qrels: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass
+class TrainingRow:
+    """One contrastive training example, in the JSONL layout FlagEmbedding users know.
+
+    ``pos`` holds the positives (the seed document for HQ rows), ``neg`` the hard negatives (LLM-written and
+    mined), ``instruction`` the task instruction prepended to the query at training time, ``kind`` where the row
+    came from ("hq", "vl" or "public"), ``seed_id`` the corpus id of the seed document, ``meta`` anything else.
+    """
+
+    query: str
+    pos: list[str]
+    neg: list[str] = field(default_factory=list)
+    instruction: str = ""
+    kind: str = "public"
+    seed_id: str | None = None
+    meta: dict = field(default_factory=dict)

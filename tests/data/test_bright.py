@@ -10,7 +10,7 @@ import pytest
 from reasonir.data import BRIGHT_TASKS, load_bright
 from reasonir.retrieve import BM25Retriever
 
-BRIGHT = Path(__file__).resolve().parents[2] / "shared" / "data" / "bright_examples"
+from conftest import BRIGHT_EXAMPLES as BRIGHT
 pytestmark = pytest.mark.skipif(not BRIGHT.exists(), reason="needs ../shared/data/bright_examples")
 
 

@@ -8,7 +8,7 @@ from reasonir.cli import main
 from reasonir.data import Document, Query
 from reasonir.retrieve import BM25Retriever
 
-SCIFACT = Path(__file__).resolve().parents[2] / "shared" / "data" / "scifact"
+from conftest import SCIFACT
 
 
 def test_bm25_ranks_matching_document_first_and_honours_excluded_ids():

@@ -7,7 +7,7 @@ import pytest
 
 from reasonir.data import DataError, load_beir
 
-SCIFACT = Path(__file__).resolve().parents[2] / "shared" / "data" / "scifact"
+from conftest import SCIFACT
 
 
 def _write(folder: Path, corpus: str, queries: str, qrels: str) -> Path:

@@ -1,0 +1,33 @@
+"""Shared test fixtures: where the real data lives, and the opt-in ``slow`` marker (``make test-slow``)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SCIFACT = SHARED_DATA / "scifact"
+BRIGHT_EXAMPLES = SHARED_DATA / "bright_examples"
+MMLU = SHARED_DATA / "mmlu"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runslow", action="store_true", help="also run tests marked slow (minutes each)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: takes minutes; run with --runslow (make test-slow)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+def needs(path: Path) -> pytest.MarkDecorator:
+    """Skip unless a shared data set is present (it is beside the checkout on development machines)."""
+    return pytest.mark.skipif(not path.exists(), reason=f"needs {path}")
