@@ -22,7 +22,7 @@ test-slow: install
 	$(PY) -m pytest -q -m slow --runslow tests
 
 demo: install
-	.venv/bin/reasonir eval --dataset $(SCIFACT) --retriever bm25
+	.venv/bin/reasonir demo --dataset examples/scifact-sample --workdir demo-output
 
 bench: install
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done

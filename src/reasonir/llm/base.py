@@ -3,12 +3,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from reasonir.llm.types import ChatRequest, ChatResult
+from reasonir.llm.usage import UsageReport
 
 
 class BaseLLM:
-    """Subclasses implement ``achat``; ``chat`` and ``chat_many`` come from here."""
+    """Subclasses implement ``achat``; ``chat``, ``chat_many``, ``usage`` and the context manager come from here.
+
+    ``with load_llm() as llm: ...`` closes the backend (and stops an embedded server) at the end of the block.
+    """
 
     model: str = "unknown"
 
@@ -35,10 +40,24 @@ class BaseLLM:
             for t in asyncio.all_tasks(loop):
                 t.cancel()
             loop.run_until_complete(asyncio.sleep(0))
+            loop.run_until_complete(self.aclose_loop())
             loop.close()
 
-    def usage(self) -> dict:
-        return {}
+    async def aclose_loop(self) -> None:
+        """Release resources bound to the running event loop (HTTP connection pools); a no-op by default."""
+
+    def usage(self) -> UsageReport:
+        """Requests, cache hits, retries, failures, tokens and cost so far (``.format()``, ``.as_dict()``)."""
+        report = self.__dict__.get("_usage")
+        if report is None:
+            report = self.__dict__["_usage"] = UsageReport()
+        return report
 
     def close(self) -> None:
         pass
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,133 @@
+"""Fine-tune all-MiniLM-L6-v2 on data synthesized from the SciFact corpus; SciFact test nDCG@10 before and after.
+
+The training rows must come from the corpus only, never from SciFact's queries. Make them with:
+
+    .venv/bin/reasonir synthesize ../shared/data/scifact --out scifact_synth.jsonl --n 300
+    .venv/bin/python benchmarks/bench_finetune_scifact.py --data scifact_synth.jsonl
+
+(``reasonir synthesize`` reads only corpus.jsonl of the BEIR folder.) The script refuses rows whose query is a
+SciFact query (test or train) verbatim, evaluates the packaged all-MiniLM-L6-v2 and the fine-tuned model with
+the same dense retriever and pytrec_eval, and reports both numbers and the difference whatever its sign, beside
+BM25 for reference. Time on 2 CPU cores, estimated from ../shared/MODELS.md's rates (about 4.5 s per step of
+batch 16 at 256 tokens, 23 passages/s encoding): 120 steps about 9 minutes, encoding the 5,183 abstracts twice
+about 8 minutes, so about 17 minutes in all; ``--eval-max-docs 2000`` evaluates on a corpus subset (judged
+documents kept, so scores are higher than on the full corpus and comparable only with each other) and saves
+about 5 minutes. A smoke run: ``--max-steps 2 --batch-size 4 --eval-max-docs 200``.
+
+Writes benchmarks/results/train_finetune_scifact.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
+RESULTS = ROOT / "benchmarks" / "results" / "train_finetune_scifact.json"
+
+
+def scifact_queries(folder: Path) -> set[str]:
+    texts = set()
+    with open(folder / "queries.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            texts.add(json.loads(line)["text"].strip().lower())
+    return texts
+
+
+def check_no_query_leak(rows_path: Path, folder: Path) -> int:
+    """Raise if a training query is a SciFact query verbatim; return the number of rows checked."""
+    from reasonir.data import read_training_rows
+
+    queries = scifact_queries(folder)
+    rows = read_training_rows(rows_path)
+    leaked = [r.query for r in rows if r.query.strip().lower() in queries]
+    if leaked:
+        raise SystemExit(f"{rows_path}: {len(leaked)} training queries are SciFact queries, e.g. {leaked[0]!r}")
+    return len(rows)
+
+
+def evaluate(model, dataset) -> dict[str, float]:
+    from reasonir.evaluate import evaluate_run
+    from reasonir.retrieve.dense import DenseRetriever
+
+    retriever = DenseRetriever(model, query_instruction="", document_instruction="", use_cache=False,
+                               show_progress=False)
+    run = retriever.index(dataset.documents).search(dataset.queries, k=100)
+    scores = evaluate_run(dataset.qrels, run)
+    return {m: scores[m] for m in ("ndcg@10", "recall@100", "mrr")}
+
+
+def bm25(dataset) -> dict[str, float]:
+    from reasonir.evaluate import evaluate_run
+    from reasonir.retrieve import BM25Retriever
+
+    scores = evaluate_run(dataset.qrels, BM25Retriever().index(dataset.documents).search(dataset.queries, k=100))
+    return {m: scores[m] for m in ("ndcg@10", "recall@100", "mrr")}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", required=True, type=Path, help="training rows from `reasonir synthesize` on SciFact")
+    p.add_argument("--scifact", type=Path, default=SCIFACT)
+    p.add_argument("--max-steps", type=int, default=120)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--negatives", type=int, default=1)
+    p.add_argument("--query-max-length", type=int, default=128)
+    p.add_argument("--document-max-length", type=int, default=256)
+    p.add_argument("--lr", type=float, default=2e-5)
+    p.add_argument("--eval-max-docs", type=int, default=None, help="evaluate on a corpus subset of this size")
+    p.add_argument("--model-out", type=Path, default=None, help="keep the fine-tuned model here")
+    p.add_argument("--out", type=Path, default=RESULTS)
+    args = p.parse_args()
+
+    from reasonir.models import load_encoder
+    from reasonir.train import TrainConfig, fit
+    from reasonir.train.evaluator import load_dev_set
+
+    n_rows = check_no_query_leak(args.data, args.scifact)
+    test = load_dev_set(args.scifact, "test", max_documents=args.eval_max_docs)
+    print(f"SciFact test: {len(test.queries)} queries, {len(test.documents)} documents; {n_rows} training rows")
+    started = time.perf_counter()
+    reference = bm25(test)
+    before = evaluate(load_encoder(), test)
+    print(f"BM25 nDCG@10 {reference['ndcg@10']:.4f}; all-MiniLM-L6-v2 before: {before['ndcg@10']:.4f}", flush=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = args.model_out or Path(tmp) / "model"
+        config = TrainConfig(
+            data=[str(args.data)], output_dir=out, batch_size=args.batch_size, negatives_per_query=args.negatives,
+            query_max_length=args.query_max_length, document_max_length=args.document_max_length,
+            learning_rate=args.lr, max_steps=args.max_steps, save_steps=10**6, logging_steps=20,
+            overwrite=args.model_out is not None,
+        )
+        result = fit(config)
+        from sentence_transformers import SentenceTransformer
+
+        after = evaluate(SentenceTransformer(str(out)), test)
+    delta = after["ndcg@10"] - before["ndcg@10"]
+    print(f"all-MiniLM-L6-v2 after fine-tuning: {after['ndcg@10']:.4f} ({delta:+.4f})")
+    record = {
+        "dataset": "SciFact test" + (f" (corpus subset of {len(test.documents)})" if args.eval_max_docs else ""),
+        "queries": len(test.queries), "documents": len(test.documents),
+        "training_rows": n_rows, "training_data": str(args.data),
+        "before": before, "after": after, "ndcg@10_change": delta, "bm25": reference,
+        "train": {"steps": result.steps, "final_loss": result.train_loss, "seconds": round(result.train_seconds, 1),
+                  "settings": config.summary()},
+        "total_seconds": round(time.perf_counter() - started, 1),
+        "command": "python benchmarks/bench_finetune_scifact.py " + " ".join(sys.argv[1:]),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp_out = args.out.with_suffix(".json.tmp")
+    tmp_out.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(tmp_out, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""``reasonir llm``: check the LLM configuration, or send one prompt.
+
+    reasonir llm check [--output json]            # resolve config, ping the endpoint, print model and context window
+    reasonir llm chat "prompt" [--json-schema FILE] [--output json]
+
+Both take the ``--llm-*`` flags (see ``reasonir.llm.cli_args``); misconfiguration exits with code 3.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from reasonir.llm.cli_args import add_llm_arguments
+
+    p = sub.add_parser("llm", help="check the LLM endpoint or send one prompt")
+    llm_sub = p.add_subparsers(dest="llm_command", required=True)
+
+    check = llm_sub.add_parser("check", help="resolve the LLM configuration and ping the endpoint")
+    add_llm_arguments(check)
+    check.add_argument("--output", choices=["text", "json"], default="text")
+    check.set_defaults(func=run_check)
+
+    chat = llm_sub.add_parser("chat", help="send one prompt and print the answer")
+    chat.add_argument("prompt", help="the user message")
+    chat.add_argument("--system", help="a system message")
+    chat.add_argument("--json-schema", metavar="FILE", help="JSON schema file: ask for JSON and validate against it")
+    chat.add_argument("--max-tokens", type=int, default=256)
+    chat.add_argument("--temperature", type=float, default=0.0)
+    add_llm_arguments(chat)
+    chat.add_argument("--output", choices=["text", "json"], default="text")
+    chat.set_defaults(func=run_chat)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from reasonir.llm.cli_args import config_from_args
+    from reasonir.llm.loader import load_llm
+
+    config = config_from_args(args)
+    with load_llm(config) as llm:
+        info = {"backend": config.backend, "base_url": getattr(llm, "base_url", None),
+                "embedded": config.base_url is None and config.backend == "openai", "model": llm.model,
+                "context_window": getattr(llm, "context_window", None), "config": config.as_dict()}
+    if args.output == "json":
+        print(json.dumps(info))
+    else:
+        where = f"{info['base_url']}{' (embedded)' if info['embedded'] else ''}"
+        print(f"ok: {info['model']} at {where}, context window {info['context_window'] or 'unknown'}")
+    return 0
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    from reasonir.data.errors import DataError
+    from reasonir.llm.cli_args import llm_from_args
+    from reasonir.llm.types import ChatRequest, Sampling
+
+    schema = None
+    if args.json_schema:
+        with open(args.json_schema, encoding="utf-8") as f:
+            try:
+                schema = json.load(f)
+            except json.JSONDecodeError as exc:
+                raise DataError(args.json_schema, exc.lineno, None, f"not valid JSON: {exc.msg}") from None
+    request = ChatRequest.user(args.prompt, system=args.system, json_schema=schema, tag="cli.chat",
+                               sampling=Sampling(temperature=args.temperature, max_tokens=args.max_tokens))
+    with llm_from_args(args) as llm:
+        result = llm.chat(request)
+        usage = llm.usage()
+    if args.output == "json":
+        print(json.dumps({"text": result.text, "parsed": result.parsed, "error": result.error, "cached": result.cached,
+                          "model": llm.model, "usage": usage.as_dict()}))
+    else:
+        print(result.text if result.text is not None else "")
+        if result.error:
+            print(f"error: {result.error}", file=sys.stderr)
+    print(usage.format(), file=sys.stderr)
+    return 0 if result.ok else 1

@@ -1,0 +1,37 @@
+"""``reasonir search``: query a saved index."""
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("search", help="search a saved index (made by `reasonir index`)")
+    p.add_argument("index", help="index folder")
+    p.add_argument("query", help="query text")
+    p.add_argument("-k", type=int, default=10, help="results to return (default: 10)")
+    p.add_argument("--model", default=None, help="query encoder for a dense index (default: the one it was built with)")
+    p.add_argument("--output", choices=["text", "json"], default="text")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from reasonir.data import Query
+    from reasonir.evaluate.runs import ranked
+    from reasonir.retrieve import load_index, lookup_documents
+
+    kwargs = {"show_progress": False}
+    if args.model:
+        kwargs["model"] = args.model
+    retriever = load_index(args.index, **kwargs)
+    hits = ranked(retriever.search([Query("query", args.query)], k=args.k)["query"])
+    docs = lookup_documents(args.index, [doc_id for doc_id, _ in hits])
+    results = [{"rank": i, "id": doc_id, "score": score, "title": docs[doc_id].title if doc_id in docs else "",
+                "text": docs[doc_id].text if doc_id in docs else ""} for i, (doc_id, score) in enumerate(hits, 1)]
+    if args.output == "json":
+        print(json.dumps({"query": args.query, "results": results}, ensure_ascii=False))
+    else:
+        for r in results:
+            snippet = " ".join(f"{r['title']} {r['text']}".split())[:100]
+            print(f"{r['rank']:3d}  {r['score']:8.4f}  {r['id']}  {snippet}")
+    return 0

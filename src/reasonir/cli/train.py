@@ -1,0 +1,101 @@
+"""``reasonir train``: fine-tune a retriever on training rows (JSONL: query, pos, neg, instruction).
+
+    reasonir train --data public.jsonl:0.5 hq.jsonl:0.3 vl.jsonl:0.2 --base all-MiniLM-L6-v2 --out model \\
+        --dev ../shared/data/scifact --batch-size 32 --negatives 1 --max-steps 200
+
+Several GPUs: ``torchrun --nproc_per_node 8 .venv/bin/reasonir train ...`` or ``accelerate launch --config_file
+configs/accelerate_ddp.yaml .venv/bin/reasonir train ...`` (docs/training.md: multi-node, FSDP, DeepSpeed).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="fine-tune a retriever with contrastive learning (InfoNCE, hard negatives)")
+    p.add_argument("--data", nargs="+", required=True, metavar="FILE[:RATIO]",
+                   help="training JSONL files; a ':RATIO' suffix sets each file's share of the mixture")
+    p.add_argument("--base", default=None, help="model to start from (default: all-MiniLM-L6-v2, packaged)")
+    p.add_argument("--out", required=True, help="folder for the trained sentence-transformers model")
+    p.add_argument("--backbone", choices=["auto", "sentence-transformer", "llm"], default="auto",
+                   help="'llm': decoder (Llama/Qwen/Mistral) with bidirectional attention")
+    p.add_argument("--dev", default=None, metavar="BEIR_DIR", help="BEIR folder evaluated before, during, after")
+    p.add_argument("--dev-split", default="test")
+    p.add_argument("--dev-max-docs", type=int, default=None, help="evaluate on a corpus subset (judged docs kept)")
+    p.add_argument("--dev-max-queries", type=int, default=None)
+    p.add_argument("--eval-steps", type=int, default=None, help="also evaluate every N steps")
+    p.add_argument("--batch-size", type=int, default=32, help="queries per step per device")
+    p.add_argument("--negatives", type=int, default=1, help="hard negatives per query")
+    p.add_argument("--gradcache-mini-batch", type=int, default=None,
+                   help="GradCache: embed in mini-batches of this size (large batches at fixed memory)")
+    p.add_argument("--temperature", type=float, default=0.02, help="InfoNCE temperature (ReasonIR: 0.02)")
+    p.add_argument("--max-length", type=int, default=None, help="sets both query and document max tokens")
+    p.add_argument("--query-max-length", type=int, default=128)
+    p.add_argument("--document-max-length", type=int, default=256)
+    p.add_argument("--instruction-format", choices=["auto", "gritlm", "e5", "plain", "none"], default="auto")
+    p.add_argument("--instruction", default="", help="instruction for rows that have none")
+    p.add_argument("--lr", type=float, default=2e-5)
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--max-steps", type=int, default=-1, help="> 0 overrides --epochs")
+    p.add_argument("--max-rows", type=int, default=None, help="cap on the mixed training set")
+    p.add_argument("--warmup-ratio", type=float, default=0.1)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--save-steps", type=int, default=100)
+    p.add_argument("--logging-steps", type=int, default=10)
+    p.add_argument("--lora-rank", type=int, default=0, help="> 0: train LoRA adapters (LLM backbones)")
+    p.add_argument("--bf16", action="store_true")
+    p.add_argument("--gradient-checkpointing", action="store_true")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    p.add_argument("--overwrite", action="store_true", help="train into a non-empty --out")
+    p.add_argument("--output", choices=["text", "json"], default="text")
+    p.set_defaults(func=run)
+
+
+def config_from_args(args: argparse.Namespace):
+    from reasonir.train import DataSource, TrainConfig
+
+    query_len = args.max_length or args.query_max_length
+    doc_len = args.max_length or args.document_max_length
+    return TrainConfig(
+        data=[DataSource.parse(spec) for spec in args.data], output_dir=args.out, base_model=args.base,
+        backbone=args.backbone, dev_dir=args.dev, dev_split=args.dev_split, dev_max_documents=args.dev_max_docs,
+        dev_max_queries=args.dev_max_queries, eval_steps=args.eval_steps, batch_size=args.batch_size,
+        negatives_per_query=args.negatives, gradcache_mini_batch=args.gradcache_mini_batch,
+        temperature=args.temperature, query_max_length=query_len, document_max_length=doc_len,
+        instruction_format=args.instruction_format, default_instruction=args.instruction, learning_rate=args.lr,
+        epochs=args.epochs, max_steps=args.max_steps, max_rows=args.max_rows, warmup_ratio=args.warmup_ratio,
+        seed=args.seed, save_steps=args.save_steps, logging_steps=args.logging_steps, lora_rank=args.lora_rank,
+        bf16=args.bf16, gradient_checkpointing=args.gradient_checkpointing, resume=args.resume,
+        overwrite=args.overwrite,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from reasonir.train import fit
+
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    # In JSON mode everything but the result (our log, the trainer's progress) goes to stderr: stdout is one JSON line.
+    if args.output == "json":
+        with contextlib.redirect_stdout(sys.stderr):
+            result = fit(config, log=lambda line: print(line, file=sys.stderr))
+    else:
+        result = fit(config)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun every process runs this; only the first reports
+    record = {
+        "model": str(result.output_dir), "steps": result.steps, "train_loss": result.train_loss,
+        "rows_per_source": result.rows_per_source, "dev_before": result.dev_before, "dev_after": result.dev_after,
+    }
+    if args.output == "json":
+        print(json.dumps(record))
+    else:
+        print(f"trained {result.steps} steps, final loss {result.train_loss:.4f}; model in {result.output_dir}")
+    return 0

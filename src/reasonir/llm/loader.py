@@ -1,0 +1,61 @@
+"""``load_llm``: one call from a configuration to a ready, checked LLM.
+
+    >>> from reasonir.llm import load_llm, ChatRequest
+    >>> with load_llm() as llm:  # doctest: +SKIP
+    ...     print(llm.chat(ChatRequest.user("Say hi")).text)
+"""
+from __future__ import annotations
+
+from reasonir.llm.base import BaseLLM
+from reasonir.llm.cache import ResponseCache
+from reasonir.llm.client import OpenAICompatibleLLM
+from reasonir.llm.config import LLMConfig
+from reasonir.llm.embedded import DEFAULT_ALIAS, EmbeddedServer
+from reasonir.llm.errors import UnknownModelError
+from reasonir.llm.prices import load_prices
+from reasonir.llm.retry import RetryPolicy
+
+
+def load_llm(config: LLMConfig | None = None) -> BaseLLM:
+    """A checked LLM for ``config`` (None: ``LLMConfig.resolve()``, i.e. config file and ``REASONIR_LLM_*``
+    environment over the defaults; with no endpoint configured, the embedded SmolLM2 server).
+
+    Fails fast with an ``LLMConfigError`` (exit code 3) for a missing key, an unreachable URL or an unknown model.
+    The result is a context manager; ``close()`` also stops an embedded server.
+    """
+    config = LLMConfig.resolve() if config is None else config
+    prices = load_prices(config.prices)
+    cache_path = config.resolved_cache_path()
+    if config.backend == "vllm":
+        from reasonir.llm.vllm_backend import VLLMOfflineLLM
+
+        if not config.model:
+            raise UnknownModelError("the vllm backend needs --llm-model (a Hugging Face name or a local folder)")
+        return VLLMOfflineLLM(config.model, cache=ResponseCache(cache_path) if cache_path else None, prices=prices)
+
+    retry = RetryPolicy(config.max_retries, config.backoff_base_s, config.backoff_max_s)
+    if config.base_url is None:
+        server = EmbeddedServer(alias=DEFAULT_ALIAS, n_ctx=config.embedded_n_ctx, n_threads=config.embedded_threads)
+        base_url, model, api_key, on_close = server.start().base_url, DEFAULT_ALIAS, None, server.stop
+        # llama-cpp-python takes a schema as {"type": "json_object", "schema": ...} and compiles it to a grammar
+        json_mode = "json_object_schema" if config.json_mode == "auto" else config.json_mode
+        context_window = config.context_window or config.embedded_n_ctx
+        if config.model not in (None, DEFAULT_ALIAS):
+            server.stop()
+            raise UnknownModelError(f"the embedded server serves only {DEFAULT_ALIAS}, not {config.model!r}; set "
+                                    "--llm-base-url to use another model")
+    else:
+        api_key = config.key()  # MissingKeyError before any network traffic
+        base_url, model, on_close = config.base_url, config.model, None
+        json_mode, context_window = config.json_mode, config.context_window
+    llm = OpenAICompatibleLLM(base_url, model, api_key=api_key, concurrency=config.concurrency,
+                              timeout_s=config.timeout_s, retry=retry,
+                              cache=ResponseCache(cache_path) if cache_path else None, prices=prices,
+                              context_window=context_window, json_mode=json_mode, on_close=on_close)
+    if config.check:
+        try:
+            llm.check()
+        except BaseException:
+            llm.close()
+            raise
+    return llm

@@ -1,0 +1,14 @@
+"""Encoders: name resolution (hub, local folder or packaged weights), loading, and instructions per model/task.
+
+Nothing heavy is imported here: sentence-transformers loads inside :func:`load_encoder`.
+"""
+from __future__ import annotations
+
+from reasonir.models.encoder import load_encoder, model_identity
+from reasonir.models.instructions import Instructions, get_instructions
+from reasonir.models.resolve import DEFAULT_ENCODER, ModelNotFoundError, hub_reachable, resolve_model
+
+__all__ = [
+    "DEFAULT_ENCODER", "Instructions", "ModelNotFoundError", "get_instructions", "hub_reachable", "load_encoder",
+    "model_identity", "resolve_model",
+]

@@ -1,0 +1,60 @@
+"""What every retriever shares: the ``Retriever`` protocol, the run type, and BRIGHT's excluded-ids rule."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from reasonir.data.records import Document, Query
+
+Run = dict[str, dict[str, float]]  # {query id: {document id: score}}, as pytrec_eval takes it
+
+
+@runtime_checkable
+class Retriever(Protocol):
+    """Index documents once, then answer queries with their top-``k`` documents.
+
+    ``search`` leaves out each query's ``excluded_ids`` (BRIGHT: documents that would leak the answer) and still
+    returns up to ``k`` documents, by looking ``len(excluded_ids)`` deeper.
+    """
+
+    def index(self, documents: Sequence[Document]) -> Retriever: ...
+
+    def search(self, queries: Sequence[Query], k: int = 1000) -> Run: ...
+
+
+def document_text(doc: Document) -> str:
+    """Title and body as one text, the way BEIR and MTEB feed documents to encoders."""
+    return f"{doc.title} {doc.text}".strip()
+
+
+def search_depth(queries: Sequence[Query], k: int, corpus_size: int) -> int:
+    """How deep to search so that ``k`` results remain after removing excluded ids."""
+    extra = max((len(q.excluded_ids) for q in queries), default=0)
+    return max(0, min(k + extra, corpus_size))
+
+
+def top_k_without_excluded(query: Query, ranked: list[tuple[str, float]], k: int) -> dict[str, float]:
+    """Keep the first ``k`` of an already ranked list, skipping the query's excluded ids."""
+    excluded = set(query.excluded_ids)
+    out: dict[str, float] = {}
+    for doc_id, score in ranked:
+        if len(out) == k:
+            break
+        if doc_id not in excluded:
+            out[doc_id] = score
+    return out
+
+
+def run_row(query: Query, ids: Sequence[str], positions: np.ndarray, scores: np.ndarray, k: int) -> dict[str, float]:
+    """One query's results from a library's ranked arrays (positions into ``ids``, best first).
+
+    The common case, no excluded ids, is a single ``dict(zip(...))`` over ``tolist()`` output: this is where a
+    run over 1000 documents per query spends its time, so it avoids per-item Python work.
+    """
+    names = [ids[i] for i in positions.tolist()]
+    values = scores.tolist()
+    if query.excluded_ids:
+        return top_k_without_excluded(query, list(zip(names, values)), k)
+    return dict(zip(names[:k], values[:k]))

@@ -1,0 +1,134 @@
+"""Index folders: written atomically, recognised by a manifest, reloaded without re-encoding.
+
+Layout of a saved index::
+
+    DIR/reasonir-index.json   manifest: {"format": "reasonir-index", "version": 1, "kind": "bm25"|"dense"|"hybrid", ...}
+    DIR/doc_ids.json          document ids in index order
+    DIR/documents.jsonl       the documents (id, title, text), so search results can show text
+    DIR/...                   the kind's own files (faiss.index, bm25s/, part-0/ ...)
+
+Everything is first written to a temporary sibling folder and renamed into place, so a crash leaves either the
+old index or the new one. A non-empty folder that is not a reasonir index is never overwritten.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reasonir.data.errors import DataError
+from reasonir.data.records import Document
+
+if TYPE_CHECKING:
+    from reasonir.retrieve.base import Retriever
+
+MANIFEST = "reasonir-index.json"
+FORMAT, VERSION = "reasonir-index", 1
+
+
+def is_index(folder: str | Path) -> bool:
+    return (Path(folder) / MANIFEST).is_file()
+
+
+def read_manifest(folder: str | Path) -> dict:
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{folder}: not a reasonir index (no {MANIFEST})")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(path, exc.lineno, None, f"malformed JSON ({exc.msg})") from None
+    if manifest.get("format") != FORMAT or "kind" not in manifest:
+        raise DataError(path, None, "format", f"expected format {FORMAT!r} with a kind")
+    if manifest.get("version") != VERSION:
+        raise DataError(path, None, "version", f"unsupported index version {manifest.get('version')!r}")
+    return manifest
+
+
+def check_writable(folder: Path, overwrite: bool) -> None:
+    """Raise FileExistsError unless ``folder`` is absent, empty, or an index that ``overwrite`` allows replacing."""
+    if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
+        return
+    if not is_index(folder):
+        raise FileExistsError(f"{folder}: exists, is not empty and is not a reasonir index; refusing to overwrite")
+    if not overwrite:
+        raise FileExistsError(f"{folder}: an index is already there; pass overwrite=True (--overwrite) to replace it")
+
+
+@contextmanager
+def writing_index(folder: str | Path, kind: str, settings: dict, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder to fill; on success it gets the manifest and replaces ``folder``."""
+    folder = Path(folder)
+    check_writable(folder, overwrite)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        yield tmp
+        manifest = {"format": FORMAT, "version": VERSION, "kind": kind, **settings}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        old = None
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_ids(folder: Path, ids: Sequence[str]) -> None:
+    (folder / "doc_ids.json").write_text(json.dumps(list(ids)), encoding="utf-8")
+
+
+def read_ids(folder: Path) -> list[str]:
+    return json.loads((folder / "doc_ids.json").read_text(encoding="utf-8"))
+
+
+def write_documents(folder: Path, documents: Sequence[Document] | None, source: Path | None = None) -> None:
+    """Store the documents beside the index (or copy them from the folder the index was loaded from)."""
+    target = folder / "documents.jsonl"
+    if documents is not None:
+        with open(target, "w", encoding="utf-8") as fh:
+            for d in documents:
+                fh.write(json.dumps({"_id": d.id, "title": d.title, "text": d.text}, ensure_ascii=False) + "\n")
+    elif source is not None and (source / "documents.jsonl").exists():
+        shutil.copyfile(source / "documents.jsonl", target)
+
+
+def lookup_documents(folder: str | Path, ids: Sequence[str]) -> dict[str, Document]:
+    """Read the stored documents whose id is in ``ids`` (one pass over documents.jsonl; {} if none stored)."""
+    path = Path(folder) / "documents.jsonl"
+    wanted, found = set(ids), {}
+    if not path.exists():
+        return found
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            obj = json.loads(line)
+            if obj["_id"] in wanted:
+                found[obj["_id"]] = Document(obj["_id"], obj.get("text", ""), obj.get("title", ""))
+    return found
+
+
+def load_index(folder: str | Path, **kwargs) -> Retriever:
+    """Load any saved index, whatever its kind; ``kwargs`` go to the kind's ``load`` (e.g. ``model=`` for dense)."""
+    kind = read_manifest(folder)["kind"]
+    if kind == "bm25":
+        from reasonir.retrieve.bm25 import BM25Retriever
+
+        return BM25Retriever.load(folder)
+    if kind == "dense":
+        from reasonir.retrieve.dense import DenseRetriever
+
+        return DenseRetriever.load(folder, **kwargs)
+    if kind == "hybrid":
+        from reasonir.retrieve.hybrid import HybridRetriever
+
+        return HybridRetriever.load(folder, **kwargs)
+    raise DataError(Path(folder) / MANIFEST, None, "kind", f"unknown index kind {kind!r}")

@@ -1,0 +1,118 @@
+"""Settings for ``synthesize``, one dataclass per stage, each default saying where it comes from.
+
+"ReasonIR" below is Shao et al., 2025 (ReasonIR: Training Retrievers for Reasoning Tasks); "NV-Retriever" is
+Moreira et al., 2024 (positive-aware hard-negative mining).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Kind = Literal["hq", "vl"]
+
+
+@dataclass
+class SeedConfig:
+    """Which documents become seeds."""
+
+    n: int | None = None  # keep the top N by score; None keeps every document at or above ``min_score``
+    min_score: float | None = None  # keep only scores >= this (the judge scale is 0-5)
+    min_words: int = 20  # issue 4: drop very short documents (under about 20 words)
+    judge: Literal["llm", "none"] = "llm"  # "none": no judging, candidates keep corpus order after shuffling
+    # With n set, judge at most n * candidates_per_seed documents, sampled with ``SynthConfig.seed``, so a
+    # 5,000-document corpus does not cost 5,000 judge calls for 20 seeds. Our choice.
+    candidates_per_seed: float = 3.0
+    max_document_words: int = 1000  # longer documents are truncated in prompts (counted); fits a 2k-token window
+
+
+@dataclass
+class HQConfig:
+    """Hard queries: analysis of the seed, then scenario-based reasoning questions (ReasonIR, HQ)."""
+
+    queries_per_seed: int = 1
+    instruction: str = "Given a question that needs reasoning, retrieve documents that help answer it."
+    max_tokens_analysis: int = 256
+    max_tokens_query: int = 200
+
+
+@dataclass
+class VLConfig:
+    """Varied-length queries: brainstorm tasks, then write (query, positive) of a sampled length (ReasonIR, VL)."""
+
+    length_words: tuple[int, int] = (300, 2000)  # ReasonIR: VL queries are 300 to 2000 words long
+    tasks_per_seed: int = 3  # tasks brainstormed from each seed's domain
+    examples_per_seed: int = 1  # (query, positive) pairs written per seed, one task each
+    instruction: str = "Given a long description of a problem, retrieve documents that help solve it."
+    max_tokens_brainstorm: int = 200
+    tokens_per_word: float = 1.5  # budget for the example call: 1.5 tokens a word for query plus positive
+    max_tokens_example: int = 6000  # hard cap whatever the target length
+
+
+@dataclass
+class NegativeConfig:
+    """Hard negatives: written by the LLM in a second turn, and mined from the corpus."""
+
+    written: int = 1  # ReasonIR writes one hard negative per query in a second turn given query and positive
+    mined: int = 2  # our default: two corpus negatives beside the written one
+    miner: Literal["bm25", "dense"] = "bm25"  # bm25 needs no encoding of the corpus; dense gives exact margins
+    dense_model: str | None = None  # None: the retrieval layer's default (all-MiniLM-L6-v2)
+    skip_top: int = 20  # our default: ranks 1-20 are skipped, they hold most false negatives
+    window: int = 30  # candidates come from ranks skip_top+1 .. skip_top+window
+    # NV-Retriever's TopK-PercPos: a candidate is kept only if its score <= 95% of the positive's score.
+    margin: float = 0.95
+    near_duplicate_jaccard: float = 0.8  # word-set Jaccard at or above this to the positive = near-duplicate
+    near_duplicate_cosine: float = 0.95  # same, for the dense miner's embedding cosine
+    max_tokens: int = 300
+
+
+@dataclass
+class FilterConfig:
+    """Filters on every candidate row; each drop is counted in the report."""
+
+    min_query_words: int = 5
+    max_query_words: int = 3000
+    min_positive_words: int = 20
+    # A query that copies 13 consecutive words of its positive leaks it; 13-grams are the overlap unit of
+    # GPT-3's contamination analysis (Brown et al., 2020).
+    leak_span_words: int = 13
+    # VL queries must reach this share of their target length (the example schema's minLength floor is about
+    # 35-40% of it); raise it (e.g. 0.7) with a capable model.
+    vl_min_length_ratio: float = 0.3
+    # HQ questions must not refer to the document (ReasonIR's HQ prompt asks for standalone questions)
+    drop_mentions_of_source: bool = True
+    roundtrip_k: int | None = None  # keep a query only if its positive ranks in the top k of ``negatives.miner``
+
+
+@dataclass
+class SynthConfig:
+    """Everything ``synthesize`` needs besides documents, an LLM and an output path."""
+
+    kinds: tuple[Kind, ...] = ("hq", "vl")
+    seeds: SeedConfig = field(default_factory=SeedConfig)
+    hq: HQConfig = field(default_factory=HQConfig)
+    vl: VLConfig = field(default_factory=VLConfig)
+    negatives: NegativeConfig = field(default_factory=NegativeConfig)
+    filters: FilterConfig = field(default_factory=FilterConfig)
+    prompts_dir: str | None = None  # a folder whose files replace the packaged prompts of the same name
+    temperature: float = 0.0  # greedy: a resumed run regenerates exactly what a crash lost
+    seed: int = 0
+    max_chains: int = 8  # seed chains in flight; the LLM layer applies its own request concurrency under this
+
+    def fingerprint(self, prompt_texts: dict[str, str] | None = None) -> str:
+        """Hash of every setting that changes the output (not ``max_chains``), plus the prompt texts."""
+        data = asdict(self)
+        data.pop("max_chains")
+        data.pop("prompts_dir")
+        data["prompts"] = prompt_texts or {}
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=list).encode()).hexdigest()[:16]
+
+
+def cap_max_tokens(config: SynthConfig, cap: int) -> None:
+    """Lower every stage's answer budget to at most ``cap`` tokens (quick trials, small context windows)."""
+    for stage, names in ((config.hq, ("max_tokens_analysis", "max_tokens_query")),
+                         (config.vl, ("max_tokens_brainstorm", "max_tokens_example")),
+                         (config.negatives, ("max_tokens",))):
+        for name in names:
+            setattr(stage, name, min(getattr(stage, name), cap))

@@ -1,0 +1,150 @@
+"""Deterministic stand-ins for an LLM's answers to every synthesis prompt, for docs, unit tests and crash tests.
+
+``scripted_answers(request)`` reads the request's tag (or, over HTTP, its JSON schema) and returns a well-formed
+answer whose text depends on the prompt (so different seeds give different queries). Use it with
+``reasonir.llm.ScriptedLLM`` in-process, or behind ``ScriptedEndpoint``, a small OpenAI-compatible HTTP server on
+loopback, when a test needs a separate process (``reasonir synthesize --llm-base-url ...``) that it can kill.
+Real runs use a real model (``reasonir.llm.load_llm()``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from reasonir.llm.types import ChatRequest
+from reasonir.synth.text import DOC_OPEN
+
+_WORDS = ("orbit lattice enzyme tariff voltage glacier theorem protocol isotope ledger membrane catalyst "
+          "torque synapse monsoon vector quorum alloy sediment algorithm").split()
+
+
+def _digest(request: ChatRequest) -> int:
+    text = "\n".join(m["content"] for m in request.messages)
+    return int(hashlib.sha256(text.encode()).hexdigest(), 16)
+
+
+def _words(seed: int, n: int) -> str:
+    return " ".join(_WORDS[(seed >> (3 * i)) % len(_WORDS)] for i in range(n))
+
+
+def _items(request: ChatRequest, key: str) -> int:
+    return int(request.json_schema["properties"][key].get("minItems", 1)) if request.json_schema else 1
+
+
+def _long_text(seed: int, n_words: int) -> str:
+    return " ".join(_WORDS[(seed >> (i % 50)) % len(_WORDS)] + str(i % 7) for i in range(n_words))
+
+
+def _document_topic(request: ChatRequest) -> str:
+    """The first line (a title, or the first words) of the document framed in the conversation."""
+    for message in request.messages:
+        if message["role"] == "user" and DOC_OPEN in message["content"]:
+            inside = message["content"].split(DOC_OPEN, 1)[1].strip()
+            return " ".join(inside.splitlines()[0].split()[:6]) if inside else "it"
+    return "it"
+
+
+def tag_of(request: ChatRequest) -> str:
+    """The stage a request belongs to: its tag, or else what its JSON schema asks for."""
+    if request.tag:
+        return request.tag
+    keys = set((request.json_schema or {}).get("properties", {}))
+    for key, tag in (("score", "seeds.judge"), ("domain", "hq.analysis"), ("questions", "hq.query"),
+                     ("tasks", "vl.brainstorm"), ("positive", "vl.example"), ("negatives", "negatives.written")):
+        if key in keys:
+            return tag
+    return ""
+
+
+def scripted_answers(request: ChatRequest) -> object:
+    h = _digest(request)
+    tag = tag_of(request)
+    if tag == "seeds.judge":
+        return {"score": h % 6}
+    if tag == "hq.analysis":
+        return {"domain": f"field of {_words(h, 1)}", "key_concepts": [_words(h >> 8, 2)], "patterns": ["diagnose"]}
+    if tag == "hq.query":
+        topic = _document_topic(request)
+        return {"questions": [f"Case {i}: facing {topic}, how would a {_words(h >> (9 * i), 3)} engineer reason?"
+                              for i in range(_items(request, "questions"))]}
+    if tag == "vl.brainstorm":
+        return {"tasks": [f"Find guides for a long {_words(h >> (7 * i), 2)} report" for i in
+                          range(_items(request, "tasks"))]}
+    if tag == "vl.example":
+        asked = [int(n) for n in re.findall(r"about (\d+) words", request.messages[-1]["content"])] or [60, 60]
+        return {"query": "My long problem goes like this: " + _long_text(h, asked[0]),
+                "positive": "A guide explaining " + _long_text(h >> 64, asked[-1])}
+    if tag == "negatives.written":
+        return {"negatives": [f"An unrelated note on {_words(h >> (11 * i), 25)}" for i in
+                              range(_items(request, "negatives"))]}
+    raise ValueError(f"no scripted answer for tag {tag!r}")
+
+
+class ScriptedEndpoint:
+    """``scripted_answers`` behind an OpenAI-compatible server on 127.0.0.1 (a thread), ``latency_s`` per answer.
+
+    >>> from reasonir.llm.testing import llm_for
+    >>> with ScriptedEndpoint() as endpoint, llm_for(endpoint.base_url) as llm:
+    ...     schema = {"type": "object", "properties": {"score": {"type": "integer"}}}
+    ...     llm.chat(ChatRequest.user("rate this", json_schema=schema)).parsed["score"] in range(6)
+    True
+    """
+
+    model = "scripted-endpoint"
+
+    def __init__(self, latency_s: float = 0.0, context_window: int = 8192) -> None:
+        self.latency_s, self.context_window, self.requests = latency_s, context_window, 0
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+                pass
+
+            def _send(self, status: int, data: dict) -> None:
+                body = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                self._send(200, {"object": "list", "data": [{"id": endpoint.model, "object": "model",
+                                                             "max_model_len": endpoint.context_window}]})
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                fmt = body.get("response_format") or {}
+                schema = (fmt.get("json_schema") or {}).get("schema") or fmt.get("schema")
+                request = ChatRequest(messages=tuple(body.get("messages", ())), json_schema=schema)
+                time.sleep(endpoint.latency_s)
+                endpoint.requests += 1
+                answer = scripted_answers(request)
+                text = answer if isinstance(answer, str) else json.dumps(answer)
+                self._send(200, {"id": "x", "object": "chat.completion", "model": endpoint.model,
+                                 "choices": [{"index": 0, "finish_reason": "stop",
+                                              "message": {"role": "assistant", "content": text}}],
+                                 "usage": {"prompt_tokens": 10, "completion_tokens": len(text.split())}})
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def __enter__(self) -> ScriptedEndpoint:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

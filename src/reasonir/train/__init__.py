@@ -1,0 +1,14 @@
+"""Retriever training: contrastive fine-tuning on sentence-transformers' trainer, with the ReasonIR recipe.
+
+InfoNCE over in-batch and hard negatives at temperature 0.02, no duplicate texts within a batch, GritLM-style
+instructions on queries, several data files mixed by ratio, GradCache for large batches, cross-device negatives
+when distributed, dev evaluation through reasonir's retriever, checkpoints and resume, a model card.
+
+Heavy libraries load inside :func:`train`, so importing this package is cheap.
+"""
+from __future__ import annotations
+
+from reasonir.train.config import DataSource, TrainConfig, TrainResult
+from reasonir.train.trainer import NotEnoughDataError, TrainingMemoryError, fit, train
+
+__all__ = ["DataSource", "NotEnoughDataError", "TrainConfig", "TrainResult", "TrainingMemoryError", "fit", "train"]

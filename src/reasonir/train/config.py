@@ -1,0 +1,159 @@
+"""Training settings: one dataclass whose defaults say where they come from.
+
+Example:
+    >>> cfg = TrainConfig(data=[DataSource.parse("hq.jsonl:0.7"), DataSource.parse("vl.jsonl:0.3")], output_dir="out")
+    >>> cfg.scale, cfg.effective_negatives_per_query
+    (50.0, 63)
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+InstructionFormat = Literal["auto", "gritlm", "e5", "plain", "none"]
+Backbone = Literal["auto", "sentence-transformer", "llm"]
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """One training file and its share of the mixture (``None``: in proportion to its size)."""
+
+    path: Path
+    ratio: float | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> DataSource:
+        """``"file.jsonl"`` or ``"file.jsonl:0.3"`` (a trailing ``:number`` is the ratio; Windows drives are kept).
+
+        >>> DataSource.parse("data/hq.jsonl:0.3")
+        DataSource(path=PosixPath('data/hq.jsonl'), ratio=0.3)
+        """
+        match = re.fullmatch(r"(.+):(\d+(?:\.\d*)?|\.\d+)", spec)
+        if match is None:
+            return cls(Path(spec))
+        ratio = float(match.group(2))
+        if ratio <= 0:
+            raise ValueError(f"{spec}: the mixing ratio must be positive")
+        return cls(Path(match.group(1)), ratio)
+
+    def __str__(self) -> str:
+        return f"{self.path}" if self.ratio is None else f"{self.path}:{self.ratio:g}"
+
+
+@dataclass
+class TrainConfig:
+    """Everything ``train`` needs. Defaults follow ReasonIR (Shao et al., 2025) where the paper fixes a value, and
+    sentence-transformers / Hugging Face Trainer defaults otherwise; sizes are scaled for a laptop CPU.
+
+    ReasonIR trains with InfoNCE over in-batch plus hard negatives on normalized embeddings at temperature 0.02,
+    GritLM-style instructions on queries, a mixture of public, VL and HQ data, and GradCache for large batches.
+    """
+
+    data: list[DataSource]
+    output_dir: str | Path
+    base_model: str | None = None  # None: all-MiniLM-L6-v2 (packaged weights; reasonir.models.DEFAULT_ENCODER)
+    backbone: Backbone = "auto"  # "llm": decoder with bidirectional attention (models/bidirectional.py)
+    dev_dir: str | Path | None = None  # BEIR folder evaluated during training through reasonir's evaluator
+    dev_split: str = "test"  # BEIR data sets often ship only a test split
+    dev_max_documents: int | None = None  # corpus subset for a quick dev evaluation (judged documents are kept)
+    dev_max_queries: int | None = None
+
+    temperature: float = 0.02  # ReasonIR; scale = 1/temperature = 50 on cosine similarity
+    batch_size: int = 32  # queries per optimizer step (per device); ReasonIR used far larger batches with GradCache
+    negatives_per_query: int = 1  # hard negatives per query (ReasonIR: one LLM-written hard negative per HQ query)
+    gradcache_mini_batch: int | None = None  # set: CachedMultipleNegativesRankingLoss at this mini-batch (GradCache)
+    gather_across_devices: bool = True  # distributed: every rank scores against all ranks' documents
+    query_max_length: int = 128  # tokens; VL queries run up to ~2,000 tokens in ReasonIR, raise for LLM backbones
+    document_max_length: int = 256  # tokens; all-MiniLM-L6-v2 was trained at 256 word pieces
+    # "auto": GritLM's "<|user|>\n{instruction}\n<|embed|>\n" for LLM backbones (ReasonIR-8B); none for BERT-style
+    # encoders, which are searched without instructions (see trainer.resolve_style)
+    instruction_format: InstructionFormat = "auto"
+    default_instruction: str = ""  # for rows without an instruction
+
+    learning_rate: float = 2e-5  # a common contrastive fine-tuning rate for BERT-size encoders (ST examples)
+    epochs: float = 1.0
+    max_steps: int = -1  # > 0 overrides epochs (Hugging Face Trainer semantics)
+    warmup_ratio: float = 0.1  # sentence-transformers' training examples
+    weight_decay: float = 0.01  # Hugging Face Trainer's AdamW examples
+    seed: int = 42
+    bf16: bool = False  # set on GPUs that support it (A100/H100); CPU runs stay fp32
+    gradient_checkpointing: bool = False
+    lora_rank: int = 0  # > 0: LoRA adapters (peft) instead of full fine-tuning; LLM backbones
+    max_rows: int | None = None  # cap on the mixed training set (after ratios)
+
+    logging_steps: int = 10
+    eval_steps: int | None = None  # None: evaluate at the end of each epoch only
+    save_steps: int = 100
+    save_total_limit: int | None = 2
+    resume: bool = False  # continue from the newest checkpoint in output_dir
+    overwrite: bool = False  # allow training into a non-empty output_dir without resuming
+    stop_after_steps: int | None = None  # simulate an interruption after this many steps (tests, drills)
+    dataloader_num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        self.data = [d if isinstance(d, DataSource) else DataSource.parse(str(d)) for d in self.data]
+        if not self.data:
+            raise ValueError("at least one training file is needed")
+        given = [d.ratio is not None for d in self.data]
+        if any(given) and not all(given):
+            raise ValueError("give a ratio for every data file or for none (e.g. a.jsonl:0.5 b.jsonl:0.5)")
+        if not 0 < self.temperature:
+            raise ValueError("temperature must be positive")
+        if self.batch_size < 2:
+            raise ValueError("batch_size must be at least 2 for in-batch negatives")
+        if self.negatives_per_query < 0:
+            raise ValueError("negatives_per_query must be >= 0")
+        if self.gradcache_mini_batch is not None and self.gradcache_mini_batch < 1:
+            raise ValueError("gradcache_mini_batch must be >= 1")
+
+    @property
+    def scale(self) -> float:
+        """Logit scale of the InfoNCE loss: 1 / temperature."""
+        return 1.0 / self.temperature
+
+    @property
+    def effective_negatives_per_query(self) -> int:
+        """Documents each query is contrasted with on one device: batch * (1 + negatives) - 1."""
+        return self.batch_size * (1 + self.negatives_per_query) - 1
+
+    def summary(self, world_size: int = 1) -> dict[str, object]:
+        """The settings that decide what is learned, as printed at the start of training."""
+        gather = self.gather_across_devices and world_size > 1
+        per_query = (self.batch_size * world_size if gather else self.batch_size) * (1 + self.negatives_per_query) - 1
+        return {
+            "batch_size_per_device": self.batch_size,
+            "world_size": world_size,
+            "global_batch_size": self.batch_size * world_size,
+            "negatives_per_query": self.negatives_per_query,
+            "effective_negatives_per_query": per_query,
+            "temperature": self.temperature,
+            "scale": self.scale,
+            "query_max_length": self.query_max_length,
+            "document_max_length": self.document_max_length,
+            "gradcache_mini_batch": self.gradcache_mini_batch,
+            "instruction_format": self.instruction_format,
+            "learning_rate": self.learning_rate,
+            "epochs": self.epochs,
+            "max_steps": self.max_steps,
+        }
+
+    def to_dict(self) -> dict[str, object]:
+        out = asdict(self)
+        out["data"] = [str(d) for d in self.data]
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in out.items()}
+
+
+@dataclass
+class TrainResult:
+    """Where the model went and what happened."""
+
+    output_dir: Path
+    rows_per_source: dict[str, int] = field(default_factory=dict)
+    train_loss: float | None = None
+    steps: int = 0
+    dev_before: dict[str, float] | None = None
+    dev_after: dict[str, float] | None = None
+    loss_history: list[tuple[int, float]] = field(default_factory=list)
+    train_seconds: float = 0.0  # wall time of the optimisation loop alone (no loading, no evaluation)

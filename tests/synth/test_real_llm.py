@@ -1,0 +1,82 @@
+"""``reasonir synthesize`` on SciFact with the embedded default LLM (SmolLM2-135M behind llama.cpp's server).
+
+The fast test runs two seeds with small answers; the slow ones (--runslow) run a few dozen seeds, kill -9 a real
+run half-way, and print the difficulty report of the generated rows. SmolLM2 writes poor data: these tests check
+that every stage runs and that the counts add up, not the quality of the questions."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import SCIFACT, needs
+
+from reasonir.cli import main
+from reasonir.data import read_training_rows
+
+
+def run_json(capsys, *argv) -> dict:
+    assert main(["synthesize", str(SCIFACT), "--quiet", "--llm-no-cache", "--output", "json", *argv]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@needs(SCIFACT)
+def test_embedded_llm_end_to_end_on_two_seeds(tmp_path, capsys):
+    out = tmp_path / "rows.jsonl"
+    report = run_json(capsys, "--out", str(out), "--n", "2", "--judge", "none", "--max-tokens", "64",
+                      "--max-document-words", "80", "--vl-words", "20,40", "--mined", "1")
+    usage = report["usage"]
+    assert usage["requests"] >= 6 and usage["completion_tokens"] > 0  # analysis, question, brainstorm, example...
+    assert set(usage["by_tag"]) >= {"hq.analysis", "vl.brainstorm"}
+    items = sum(report["kept"].values()) + sum(report["dropped"].values())
+    assert items == 4  # 2 seeds x (hq + vl): every item kept or dropped for a named reason
+    rows = read_training_rows(out) if out.stat().st_size else []
+    assert len(rows) == report["rows"]
+    for row in rows:
+        assert row.query.strip() and row.pos and row.meta["model"] == "SmolLM2-135M-Instruct"
+    assert report["not_waiting_share"] < 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)  # about 20 minutes on 2 shared cores
+@needs(SCIFACT)
+def test_a_few_dozen_scifact_seeds_give_hq_and_vl_rows_and_a_difficulty_report(tmp_path, capsys):
+    out = Path(os.environ.get("REASONIR_SYNTH_EVIDENCE", tmp_path)) / "scifact_rows.jsonl"  # keep it to look at
+    report = run_json(capsys, "--out", str(out), "--n", "24", "--vl-words", "100,300", "--overwrite")
+    print(json.dumps(report, indent=1))
+    assert report["kept"].get("hq", 0) > 0 and report["kept"].get("vl", 0) > 0
+    assert main(["difficulty", str(out), "--public-n", "100"]) == 0
+    text = capsys.readouterr().out
+    print(text)
+    assert "hq" in text and "vl" in text and "public" in text
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+@needs(SCIFACT)
+def test_kill_9_with_the_embedded_llm(tmp_path):
+    code = "import sys; from reasonir.cli import main; sys.exit(main(sys.argv[1:]))"
+
+    def cmd(out):
+        return [sys.executable, "-c", code, "synthesize", str(SCIFACT), "--out", str(out), "--n", "6", "--quiet",
+                "--llm-no-cache", "--max-tokens", "96", "--vl-words", "30,60", "--max-chains", "2"]
+
+    whole = tmp_path / "whole.jsonl"
+    subprocess.run(cmd(whole), check=True, capture_output=True)
+    out = tmp_path / "killed.jsonl"
+    ledger = tmp_path / "killed.jsonl.synth" / "ledger.jsonl"
+    proc = subprocess.Popen(cmd(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while proc.poll() is None and (not ledger.exists() or sum(1 for _ in open(ledger)) < 4):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    subprocess.run(cmd(out), check=True, capture_output=True)
+    rows, want = [json.loads(x) for x in open(out)], [json.loads(x) for x in open(whole)]
+    assert len(rows) == len(want)
+    assert max(Counter((r["seed_id"], r["kind"]) for r in rows).values(), default=1) == 1

@@ -1,0 +1,140 @@
+"""End-to-end training on sentence-transformers' trainer: output folder, card, eval, resume, GradCache, memory."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+
+from reasonir.train import TrainConfig, fit
+from reasonir.train.card import read_summary
+
+
+def tiny(rows, out, base, **overrides) -> TrainConfig:
+    settings = dict(data=[str(rows)], output_dir=out, base_model=base, batch_size=4, query_max_length=16,
+                    document_max_length=32, max_steps=4, logging_steps=1, save_steps=1000, learning_rate=1e-3,
+                    warmup_ratio=0.0)
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+def test_minilm_trains_into_a_standard_folder_that_eval_uses(rows_file, tiny_beir, tmp_path, capsys):
+    from sentence_transformers import SentenceTransformer
+
+    from reasonir.cli import main
+    from reasonir.models import load_encoder
+
+    out = tmp_path / "model"
+    result = fit(tiny(rows_file, out, None, max_steps=2, learning_rate=5e-5, dev_dir=tiny_beir))
+    printed = capsys.readouterr().out
+    assert "effective_negatives_per_query=7" in printed and "temperature=0.02" in printed  # 4*(1+1)-1
+    assert "query_max_length=16" in printed and "document_max_length=32" in printed
+
+    model = SentenceTransformer(str(out))  # a plain sentence-transformers folder
+    base = load_encoder()
+    texts = ["what is entropy"]
+    assert not np.allclose(model.encode(texts), base.encode(texts), atol=1e-6)  # the weights did change
+    assert not (out / "checkpoints").exists()
+
+    summary = read_summary(out)
+    assert summary["rows_per_source"] == {str(rows_file): 32} and summary["steps"] == 2
+    card = (out / "README.md").read_text()
+    assert "## Training with reasonir" in card and str(rows_file) in card and "ndcg@10" in card
+
+    # reasonir eval on the same folder scores exactly what the in-training evaluator reported after training
+    assert main(["eval", "--dataset", str(tiny_beir), "--retriever", "dense", "--model", str(out),
+                 "--no-cache", "--no-progress", "--output", "json"]) == 0
+    scores = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    ndcg = scores.get("ndcg@10", scores.get("metrics", {}).get("ndcg@10"))
+    assert ndcg == pytest.approx(result.dev_after["ndcg@10"], abs=1e-6)
+
+
+def test_never_trains_over_a_folder_silently(rows_file, tiny_bert, tmp_path):
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="--resume|--overwrite"):
+        fit(tiny(rows_file, out, tiny_bert))
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_too_few_distinct_rows_for_a_batch_is_an_error_not_a_silent_no_op(tiny_bert, tmp_path):
+    from reasonir.train import NotEnoughDataError
+
+    rows = tmp_path / "few.jsonl"
+    rows.write_text("".join(json.dumps({"query": f"q{i}", "pos": ["same passage"], "neg": [f"n{i}"]}) + "\n"
+                            for i in range(6)))
+    with pytest.raises(NotEnoughDataError, match="--batch-size"):
+        fit(tiny(rows, tmp_path / "m", tiny_bert), log=lambda _: None)
+    assert not (tmp_path / "m" / "modules.json").exists()
+
+
+def test_resume_after_interruption_continues_the_same_run(rows_file, tiny_bert, tmp_path):
+    whole = fit(tiny(rows_file, tmp_path / "whole", tiny_bert), log=lambda _: None)
+    cut = tmp_path / "cut"
+    first = fit(tiny(rows_file, cut, tiny_bert, stop_after_steps=2, save_steps=2), log=lambda _: None)
+    assert first.steps == 2 and (cut / "checkpoints" / "checkpoint-2").is_dir()
+    assert not (cut / "modules.json").exists()  # an interrupted run leaves no half-finished model
+    second = fit(tiny(rows_file, cut, tiny_bert, resume=True, save_steps=2), log=lambda _: None)
+    assert second.steps == 4
+    expected = dict(whole.loss_history)
+    resumed = dict(second.loss_history)
+    assert sorted(resumed) == [3, 4]  # it went on from step 3, no step repeated
+    for step in (3, 4):  # same data order, optimizer and scheduler state as the uninterrupted run
+        assert resumed[step] == pytest.approx(expected[step], rel=1e-4, abs=1e-6)
+
+
+def test_gradcache_gives_the_same_loss_curve(rows_file, tiny_bert, tmp_path):
+    plain = fit(tiny(rows_file, tmp_path / "plain", tiny_bert, batch_size=8), log=lambda _: None)
+    cached = fit(tiny(rows_file, tmp_path / "cached", tiny_bert, batch_size=8, gradcache_mini_batch=2),
+                 log=lambda _: None)
+    a, b = [loss for _, loss in plain.loss_history], [loss for _, loss in cached.loss_history]
+    assert len(a) == 4 and a[0] > 0.1
+    assert b == pytest.approx(a, rel=1e-4)
+    assert a[-1] != pytest.approx(a[0], rel=1e-3)  # the model did learn between steps
+
+
+def test_cli_json_output(rows_file, tiny_bert, tmp_path, thread_env):
+    from reasonir.cli import main
+
+    out = tmp_path / "m"
+    argv = ["train", "--data", f"{rows_file}:1", "--base", tiny_bert, "--out", str(out), "--batch-size", "4",
+            "--max-length", "16", "--max-steps", "2", "--negatives", "1", "--output", "json"]
+    done = subprocess.run([sys.executable, "-c", f"from reasonir.cli import main; raise SystemExit(main({argv!r}))"],
+                          capture_output=True, text=True, timeout=120, env=thread_env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(done.stdout.strip().splitlines()) == 1  # progress went to stderr
+    record = json.loads(done.stdout)
+    assert record["steps"] == 2 and record["model"] == str(out)
+    assert main(["train", "--data", str(rows_file), "--base", tiny_bert, "--out", str(out)]) == 2  # not empty
+
+
+def test_out_of_memory_names_the_settings_to_lower(tmp_path, thread_env):
+    """A real allocation failure: address space capped 1.5 GB above the loaded libraries, far below what
+    MiniLM needs for 32 queries x 3 texts x 512 tokens (attention alone is over 1 GB per layer)."""
+    long_text = " ".join(f"word{i}" for i in range(600))
+    rows_file = tmp_path / "long.jsonl"
+    rows_file.write_text("".join(json.dumps({"query": f"{i} {long_text}", "pos": [f"p{i} {long_text}"],
+                                             "neg": [f"n{i} {long_text}"]}) + "\n" for i in range(40)))
+    script = textwrap.dedent(f"""
+        import resource
+        from reasonir.train import TrainConfig, TrainingMemoryError, fit
+        from reasonir.train import trainer
+        import sentence_transformers, torch  # imported first so the cap only bites the training step
+        torch.set_num_threads(1)
+        used = int(open("/proc/self/statm").read().split()[0]) * resource.getpagesize()
+        resource.setrlimit(resource.RLIMIT_AS, (used + 1_500_000_000, resource.RLIM_INFINITY))
+        try:
+            fit(TrainConfig(data=[{str(rows_file)!r}], output_dir={str(tmp_path / "m")!r}, batch_size=32,
+                            query_max_length=512, document_max_length=512, max_steps=1), log=lambda _: None)
+        except TrainingMemoryError as exc:
+            print("ADVICE", exc)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env=thread_env)
+    assert "ADVICE" in done.stdout, done.stdout + done.stderr[-3000:]
+    assert "--batch-size" in done.stdout and "--gradcache-mini-batch" in done.stdout and "--max-length" in done.stdout
