@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import write_results  # benchmarks/ is the script's folder
+
 from reasonir.llm import ChatRequest, EmbeddedServer, Sampling
 from reasonir.llm.testing import FaultPlan, FaultyEndpoint, llm_for
 
@@ -103,11 +105,7 @@ def main() -> None:
                 "is expected; endpoints that batch (vLLM, SGLang, hosted APIs) gain from concurrency as the "
                 "simulated endpoint shows. Timings on a shared machine are noisy.",
         "results": rows}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".tmp")
-    tmp.write_text(json.dumps(out, indent=2) + "\n")
-    os.replace(tmp, RESULTS)
-    print(f"wrote {RESULTS}")
+    write_results(RESULTS, out)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from _common import write_results  # benchmarks/ is the script's folder
+
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -287,11 +289,7 @@ def main() -> int:
     }
     results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
 
-    out = ROOT / "benchmarks" / "results" / "retrieval.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results, indent=2) + "\n")
-    os.replace(tmp, out)
+    write_results(ROOT / "benchmarks" / "results" / "retrieval.json", results)
 
     e = results["encoding"]
     print(f"encoding     reasonir {e['reasonir_texts_per_s']}/s vs sentence-transformers "
@@ -307,7 +305,6 @@ def main() -> int:
     for step, mem in results["peak_memory"].items():
         if step != "method":
             print(f"memory {step:18s} rss +{mem['rss_growth_mb']} MB  tracemalloc peak {mem['tracemalloc_peak_mb']} MB")
-    print(f"wrote {out}")
     return 0
 
 

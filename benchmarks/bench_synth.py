@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import write_results  # benchmarks/ is the script's folder
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -78,12 +80,10 @@ def main() -> None:
         "wall_over_llm_only": round(report.seconds / replay_s, 3) if replay_s else None,
         "usage": report.usage,
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    write_results(args.out, result)
     print(report.format())
     print(f"rows/min {result['rows_per_minute']}, not waiting for the LLM {100 * result['not_waiting_share']:.1f}% "
           f"(target < 5%), synthesis wall / LLM-only replay = {result['wall_over_llm_only']}")
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

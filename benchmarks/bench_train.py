@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import write_results  # benchmarks/ is the script's folder
+
 ROOT = Path(__file__).resolve().parents[1]
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
 RESULTS = ROOT / "benchmarks" / "results" / "train.json"
@@ -222,11 +224,7 @@ def main() -> int:
     result["model"] = "random weights, all-MiniLM-L6-v2 architecture" if args.random_like else (args.base or
                                                                                                "all-MiniLM-L6-v2")
     result["command"] = "python benchmarks/bench_train.py " + " ".join(sys.argv[1:])
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = args.out.with_suffix(".json.tmp")
-    tmp_out.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp_out, args.out)
-    print(f"wrote {args.out}")
+    write_results(args.out, result)
     return 0
 
 

@@ -35,12 +35,13 @@ class DemoConfig:
 
     dataset: str | Path = field(default_factory=bundled_sample)
     workdir: str | Path = "demo-output"
-    hq_seeds: int = 12  # seed documents for HQ rows
-    vl_seeds: int = 2  # seed documents for VL rows (each VL example is a long query and a long positive)
+    hq_seeds: int = 24  # seed documents for HQ rows
+    judge_candidates_per_seed: float = 1.5  # documents the LLM judges per seed kept (synth default: 3)
+    vl_seeds: int = 4  # seed documents for VL rows (each VL example is a long query and a long positive)
     vl_words: tuple[int, int] = (300, 500)  # the paper's range is 300-2000 words; the demo keeps the short end
     max_tokens: int = 400  # cap on every LLM answer, so one slow answer cannot hold the demo up
     base_model: str | None = None  # None: all-MiniLM-L6-v2 (reasonir.models.DEFAULT_ENCODER)
-    batch_size: int = 8
+    batch_size: int = 8  # lowered to the number of usable rows when SmolLM2 yields fewer
     epochs: float = 3.0
     learning_rate: float = 2e-5
     document_max_length: int = 256
@@ -66,6 +67,7 @@ def _synthesize(documents, llm, out: Path, config: DemoConfig, kind: str, seeds:
 
     synth = SynthConfig(kinds=(kind,))
     synth.seeds.n = seeds
+    synth.seeds.candidates_per_seed = config.judge_candidates_per_seed
     synth.vl.length_words = config.vl_words
     cap_max_tokens(synth, config.max_tokens)
     report = synthesize(documents, llm, out, synth, progress=True)
@@ -106,11 +108,14 @@ def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str],
     data = [str(files[k]) for k, n in counts.items() if n > 0]
     if not data:
         raise RuntimeError("the LLM produced no usable rows; see the synthesis reports above")
-    rows = sum(len(read_training_rows(path)) for path in data)
+    loaded = [row for path in data for row in read_training_rows(path)]
+    rows = len(loaded)
+    usable = sum(1 for row in loaded if row.neg)  # one hard negative per query, as ReasonIR's HQ rows have
+    batch_size = max(2, min(config.batch_size, usable))
     model_dir = work / "model"
     if config.retrain or not (model_dir / "config_sentence_transformers.json").exists():
         train(TrainConfig(data=data, output_dir=model_dir, base_model=config.base_model,
-                          batch_size=config.batch_size, epochs=config.epochs, learning_rate=config.learning_rate,
+                          batch_size=batch_size, epochs=config.epochs, learning_rate=config.learning_rate,
                           document_max_length=config.document_max_length, overwrite=True), log=log)
     seconds["train"] = time.perf_counter() - start
 

@@ -138,3 +138,13 @@ def test_out_of_memory_names_the_settings_to_lower(tmp_path, thread_env):
                           env=thread_env)
     assert "ADVICE" in done.stdout, done.stdout + done.stderr[-3000:]
     assert "--batch-size" in done.stdout and "--gradcache-mini-batch" in done.stdout and "--max-length" in done.stdout
+
+
+def test_fewer_rows_than_one_batch_is_an_error_before_training(tiny_bert, tmp_path):
+    from reasonir.train import NotEnoughDataError
+
+    rows = tmp_path / "three.jsonl"
+    rows.write_text("".join(json.dumps({"query": f"q{i}", "pos": [f"p{i}"], "neg": [f"n{i}"]}) + "\n"
+                            for i in range(3)))
+    with pytest.raises(NotEnoughDataError, match="3 usable training rows"):
+        fit(tiny(rows, tmp_path / "m", tiny_bert), log=lambda _: None)

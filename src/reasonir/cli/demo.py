@@ -6,6 +6,7 @@ import json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from reasonir.demo import DemoConfig
     from reasonir.llm.cli_args import add_llm_arguments
 
     p = sub.add_parser("demo", help="synthesize, train and evaluate end to end (the main job)",
@@ -13,9 +14,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "all-MiniLM-L6-v2 on them, and compare BM25, the base and the fine-tuned encoder.")
     p.add_argument("--dataset", help="BEIR folder or bright:TASK spec (default: the bundled SciFact sample)")
     p.add_argument("--workdir", default="demo-output", help="where rows, model and results.json go")
-    p.add_argument("--hq-seeds", type=int, default=12)
-    p.add_argument("--vl-seeds", type=int, default=2)
-    p.add_argument("--epochs", type=float, default=3.0)
+    defaults = DemoConfig()
+    p.add_argument("--hq-seeds", type=int, default=defaults.hq_seeds, help="seed documents for HQ rows")
+    p.add_argument("--vl-seeds", type=int, default=defaults.vl_seeds, help="seed documents for VL rows")
+    p.add_argument("--epochs", type=float, default=defaults.epochs)
     p.add_argument("--base-model", help="encoder to fine-tune (default all-MiniLM-L6-v2)")
     p.add_argument("--retrain", action="store_true", help="train again even if WORKDIR/model exists")
     add_llm_arguments(p)

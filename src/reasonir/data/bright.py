@@ -26,6 +26,7 @@ from reasonir.data.errors import DataError, SourceUnavailableError
 from reasonir.data.fields import as_id, as_id_list, as_text
 from reasonir.data.records import Dataset, Document, Query
 from reasonir.data.tables import read_table
+from reasonir.optional import require
 
 BRIGHT_REPO = "xlangai/BRIGHT"
 # Pinned hub revision: the commit MTEB's BRIGHT tasks pin, so "hub" means the same bytes on every machine.
@@ -68,10 +69,7 @@ def _local_rows(folder: Path, config: str, task: str, required: tuple[str, ...])
 
 
 def _hub_rows(config: str, task: str, revision: str) -> Iterator[Row]:
-    try:
-        import datasets
-    except ImportError as exc:  # pragma: no cover - datasets comes with the models extra
-        raise ImportError("loading BRIGHT from the hub needs datasets: pip install 'reasonir[models]'") from exc
+    datasets = require("datasets", "models", purpose="loading BRIGHT from the hub")
     where = f"hf://datasets/{BRIGHT_REPO}@{revision[:8]}/{config}/{task}"
     try:
         split = datasets.load_dataset(BRIGHT_REPO, config, split=task, revision=revision)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from reasonir.data.errors import DataError
 from reasonir.data.jsonl import read_jsonl
+from reasonir.optional import require
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
 PARQUET_SUFFIXES = (".parquet",)
@@ -29,11 +30,8 @@ def read_parquet(
 
     A missing required column is named; a null in a required column is named with its row.
     """
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError as exc:  # pragma: no cover - pyarrow comes with the models extra
-        raise ImportError("reading parquet needs pyarrow: pip install 'reasonir[models]'") from exc
+    pa = require("pyarrow", "models", purpose="reading parquet")
+    pq = require("pyarrow.parquet", "models", purpose="reading parquet")
     try:
         handle = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:

@@ -29,6 +29,7 @@ from reasonir.data.errors import DataError
 from reasonir.data.fields import as_id, as_text, as_text_list
 from reasonir.data.jsonl import read_jsonl
 from reasonir.data.records import TrainingRow
+from reasonir.optional import require
 
 if TYPE_CHECKING:
     import datasets
@@ -197,10 +198,7 @@ def to_hf_dataset(
 ) -> datasets.Dataset:
     """A ``datasets.Dataset`` for sentence-transformers (see ``hf_columns``); its ``info.description`` says how
     many rows were dropped, and the count is logged as a warning."""
-    try:
-        import datasets
-    except ImportError as exc:  # pragma: no cover - datasets comes with the models extra
-        raise ImportError("to_hf_dataset needs datasets: pip install 'reasonir[models]'") from exc
+    datasets = require("datasets", "models", purpose="to_hf_dataset")
     built = hf_columns(rows, n_negatives, instruction_format, short, positives)
     if built.dropped_short:
         logger.warning("dropped %d of %d training rows with fewer than %d negatives",

@@ -34,6 +34,7 @@ from typing import Any
 import torch
 from sentence_transformers.base.modules.module import Module
 from sentence_transformers.base.modules.transformer import Transformer
+from reasonir.optional import require
 
 logger = logging.getLogger(__name__)
 
@@ -222,10 +223,8 @@ def add_lora(model, rank: int = 16, alpha: int = 32, dropout: float = 0.05) -> N
     peft is called directly (transformers' ``add_adapter`` wants a newer peft than the one pinned here);
     :func:`merge_lora` folds the adapters back before saving, so the result is an ordinary model folder.
     """
-    try:
-        from peft import LoraConfig, TaskType, get_peft_model
-    except ImportError as exc:  # pragma: no cover - peft is part of the train extra
-        raise ImportError("LoRA needs peft: pip install 'reasonir[train]'") from exc
+    peft = require("peft", "train", purpose="LoRA")
+    LoraConfig, TaskType, get_peft_model = peft.LoraConfig, peft.TaskType, peft.get_peft_model
     config = LoraConfig(
         task_type=TaskType.FEATURE_EXTRACTION, r=rank, lora_alpha=alpha, lora_dropout=dropout,
         target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],

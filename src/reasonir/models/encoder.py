@@ -6,19 +6,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reasonir.models.resolve import resolve_model
+from reasonir.optional import require
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-INSTALL_HINT = "dense retrieval needs the models extra: pip install 'reasonir[models]'"
-
-
 def import_sentence_transformers():
-    try:
-        import sentence_transformers
-    except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise ImportError(INSTALL_HINT) from exc
-    return sentence_transformers
+    return require("sentence_transformers", "models", purpose="dense retrieval")
 
 
 def load_encoder(name_or_path: str | None = None, device: str | None = None) -> SentenceTransformer:

@@ -22,21 +22,15 @@ from reasonir.data.records import Document, Query
 from reasonir.models import DEFAULT_ENCODER, get_instructions, load_encoder
 from reasonir.models import model_identity as identify_model
 from reasonir.retrieve import store
+from reasonir.optional import require
 from reasonir.retrieve.base import Run, document_text, run_row, search_depth
 from reasonir.retrieve.cache import EmbeddingCache, corpus_hash, embedding_key
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-FAISS_HINT = "dense retrieval needs faiss: pip install 'reasonir[models]' (faiss-cpu)"
-
-
 def _import_faiss():
-    try:
-        import faiss
-    except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise ImportError(FAISS_HINT) from exc
-    return faiss
+    return require("faiss", "models", purpose="dense retrieval")
 
 
 def name_of(model: SentenceTransformer) -> str | None:

@@ -31,13 +31,13 @@ from typing import TYPE_CHECKING, Any
 from reasonir.train.card import SUMMARY_FILE, write_card
 from reasonir.train.config import InstructionFormat, TrainConfig, TrainResult
 from reasonir.train.rows import format_document, format_query, load_sources, mix, rows_to_dataset
+from reasonir.optional import require
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 logger = logging.getLogger(__name__)
 CHECKPOINTS = "checkpoints"
-INSTALL_HINT = "training needs the models extra: pip install 'reasonir[models]'"
 
 
 class NotEnoughDataError(ValueError):
@@ -100,10 +100,7 @@ def _check_output_dir(config: TrainConfig) -> Path:
 
 def load_base_model(config: TrainConfig) -> tuple[SentenceTransformer, bool]:
     """The model to fine-tune and whether it is an LLM backbone (bidirectional decoder)."""
-    try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise ImportError(INSTALL_HINT) from exc
+    SentenceTransformer = require("sentence_transformers", "models", purpose="training").SentenceTransformer
     from reasonir.models import resolve_model
     from reasonir.models.bidirectional import SUPPORTED_MODEL_TYPES, build_llm_encoder, uses_reasonir_modules
 
@@ -237,6 +234,11 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
     if rank == 0 and len(dataset) < len(mixture.rows):
         log(f"left out {len(mixture.rows) - len(dataset)} rows with fewer than {config.negatives_per_query} "
             "hard negatives")
+    if len(dataset) < config.batch_size * world:  # drop_last would leave an empty epoch
+        raise NotEnoughDataError(
+            f"{len(dataset)} usable training rows cannot fill one batch of {config.batch_size * world}; "
+            "lower --batch-size (or --negatives, if rows were left out for lacking hard negatives) or add rows"
+        )
     from reasonir.train.losses import build_loss
 
     loss = build_loss(model, config, distributed=world > 1)
