@@ -75,13 +75,30 @@ def _synthesize(documents, llm, out: Path, config: DemoConfig, kind: str, seeds:
     return report.kept.get(kind, 0)
 
 
+def _train_fitting_batch(data: list[str], model_dir: Path, config: DemoConfig, batch_size: int, log) -> None:
+    """Train, halving the batch while SmolLM2's few rows cannot fill one (a mined negative shared by several rows
+    is a repeated text, which the no-duplicates batch sampler keeps out of a batch)."""
+    from reasonir.train import NotEnoughDataError, TrainConfig, train
+
+    while True:
+        try:
+            train(TrainConfig(data=data, output_dir=model_dir, base_model=config.base_model, batch_size=batch_size,
+                              epochs=config.epochs, learning_rate=config.learning_rate,
+                              document_max_length=config.document_max_length, overwrite=True), log=log)
+            return
+        except NotEnoughDataError:
+            if batch_size <= 2:
+                raise
+            batch_size //= 2
+            log(f"too few distinct rows for that batch; retrying with batch size {batch_size}")
+
+
 def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str], None] = print) -> DemoResult:
     """Synthesize, train and evaluate on ``config.dataset``; ``llm`` defaults to the embedded SmolLM2."""
     from reasonir.data import load_dataset, read_training_rows
     from reasonir.evaluate import compare_retrievers
     from reasonir.llm import load_llm
     from reasonir.retrieve import BM25Retriever, DenseRetriever, HybridRetriever
-    from reasonir.train import TrainConfig, train
 
     config = config or DemoConfig()
     work = Path(config.workdir)
@@ -111,12 +128,9 @@ def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str],
     loaded = [row for path in data for row in read_training_rows(path)]
     rows = len(loaded)
     usable = sum(1 for row in loaded if row.neg)  # one hard negative per query, as ReasonIR's HQ rows have
-    batch_size = max(2, min(config.batch_size, usable))
     model_dir = work / "model"
     if config.retrain or not (model_dir / "config_sentence_transformers.json").exists():
-        train(TrainConfig(data=data, output_dir=model_dir, base_model=config.base_model,
-                          batch_size=batch_size, epochs=config.epochs, learning_rate=config.learning_rate,
-                          document_max_length=config.document_max_length, overwrite=True), log=log)
+        _train_fitting_batch(data, model_dir, config, max(2, min(config.batch_size, usable)), log)
     seconds["train"] = time.perf_counter() - start
 
     # 3. Evaluate before and after, beside BM25.

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -39,50 +37,15 @@ def build_retriever(kind: str, args: argparse.Namespace, task: str | None = None
 
 def task_name(spec: str) -> str:
     """The task a dataset spec names, for instructions: ``bright:biology[@DIR]`` -> biology, a folder -> its name."""
-    from reasonir import data
+    from reasonir.data import parse_spec
 
-    parse = getattr(data, "parse_spec", None)
-    if parse is not None:
-        parsed = parse(spec)
-        return parsed.task or Path(parsed.location).name
-    return spec.split(":", 1)[1].split("@", 1)[0] if spec.startswith("bright") else Path(spec).name
-
-
-def load_eval_dataset(spec: str, split: str):
-    """``reasonir.data.load_dataset`` when the data package has it (BEIR folders, ``bright:<task>``), else BEIR."""
-    from reasonir import data
-
-    loader = getattr(data, "load_dataset", None)
-    if loader is not None:
-        return loader(spec, split=split)
-    return data.load_beir(spec, split=split)
-
-
-def load_corpus_documents(path: str):
-    """A BEIR folder's corpus.jsonl or a JSONL file of {_id, text[, title]} (``reasonir.data.load_corpus`` if any)."""
-    from reasonir import data
-
-    loader = getattr(data, "load_corpus", None)
-    if loader is not None:
-        return list(loader(path))
-    from reasonir.data.errors import DataError
-    from reasonir.data.jsonl import read_jsonl
-
-    file = Path(path) / "corpus.jsonl" if Path(path).is_dir() else Path(path)
-    docs = [data.Document(str(o["_id"]), str(o.get("text", "")), str(o.get("title", "")))
-            for _, o in read_jsonl(file, ("_id", "text"))]
-    if not docs:
-        raise DataError(file, None, None, "empty corpus")
-    return docs
+    parsed = parse_spec(spec)
+    return parsed.task or Path(parsed.location).name
 
 
 def write_json(obj: Any, path: str | Path, *, overwrite: bool) -> None:
     """Write JSON atomically; refuse to replace an existing file unless ``overwrite``."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path}: already exists; pass --overwrite to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    from reasonir.data.atomic import atomic_open
+
+    with atomic_open(path, overwrite=overwrite) as fh:
         json.dump(obj, fh, indent=1)
-    os.replace(tmp, path)

@@ -27,11 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reasonir.cli._retrieval import build_retriever, load_eval_dataset, task_name
+    from reasonir.cli._retrieval import build_retriever, task_name
+    from reasonir.data import load_dataset
     from reasonir.evaluate import compare_retrievers
     from reasonir.retrieve import HybridRetriever
 
-    ds = load_eval_dataset(args.dataset, args.split)
+    ds = load_dataset(args.dataset, split=args.split)
     task = task_name(args.dataset)
     built = {kind: build_retriever(kind, args, task) for kind in args.retrievers if kind != "hybrid"}
     if "hybrid" in args.retrievers:

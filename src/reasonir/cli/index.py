@@ -22,12 +22,13 @@ def run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from reasonir.cli._retrieval import build_retriever, load_corpus_documents
+    from reasonir.cli._retrieval import build_retriever
+    from reasonir.data import load_corpus
     from reasonir.retrieve.store import check_writable
 
     check_writable(Path(args.out), args.overwrite)  # refuse before indexing, not after
     start = time.perf_counter()
-    docs = load_corpus_documents(args.corpus)
+    docs = load_corpus(args.corpus)
     retriever = build_retriever(args.retriever, args).index(docs)
     retriever.save(args.out, overwrite=args.overwrite)
     summary = {"index": args.out, "retriever": args.retriever, "documents": len(docs),
