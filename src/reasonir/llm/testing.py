@@ -103,7 +103,28 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False  # hanging handlers must not block shutdown
 
 
-class FaultyEndpoint:
+class LoopbackEndpoint:
+    """An HTTP server on 127.0.0.1 (a free port) in a daemon thread, as a context manager; subclasses give the
+    request handler. ``base_url`` is what an OpenAI client needs."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = _Server(("127.0.0.1", 0), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class FaultyEndpoint(LoopbackEndpoint):
     """An OpenAI-compatible server on 127.0.0.1 in a thread that injects faults by ``FaultPlan``."""
 
     model = "fault-model"
@@ -111,20 +132,7 @@ class FaultyEndpoint:
     def __init__(self, plan: FaultPlan | None = None) -> None:
         self.plan = plan or FaultPlan()
         self.stats = _Stats()
-        self._server = _Server(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> FaultyEndpoint:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler_class())
 
     def fault_for(self, prompt: str) -> str | None:
         """Which fault (if any) this attempt at ``prompt`` gets: deterministic in (seed, prompt, attempt)."""

@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from reasonir.llm.testing import LoopbackEndpoint
 from reasonir.llm.types import ChatRequest
 from reasonir.synth.text import DOC_OPEN
 
@@ -85,7 +85,7 @@ def scripted_answers(request: ChatRequest) -> object:
     raise ValueError(f"no scripted answer for tag {tag!r}")
 
 
-class ScriptedEndpoint:
+class ScriptedEndpoint(LoopbackEndpoint):
     """``scripted_answers`` behind an OpenAI-compatible server on 127.0.0.1 (a thread), ``latency_s`` per answer.
 
     >>> from reasonir.llm.testing import llm_for
@@ -133,18 +133,4 @@ class ScriptedEndpoint:
                                               "message": {"role": "assistant", "content": text}}],
                                  "usage": {"prompt_tokens": 10, "completion_tokens": len(text.split())}})
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> ScriptedEndpoint:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(Handler)
