@@ -6,11 +6,11 @@ from pathlib import Path
 
 from reasonir.data.atomic import atomic_open
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def write_results(path: str | Path, record: dict) -> Path:
-    """Replace ``path`` (a JSON file under benchmarks/results/ by default) with ``record``."""
+    """Replace ``path`` (a JSON file under ``RESULTS_DIR``) with ``record``."""
     path = Path(path)
     with atomic_open(path, overwrite=True) as fh:
         fh.write(json.dumps(record, indent=2) + "\n")

@@ -25,11 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import write_results  # benchmarks/ is the script's folder
+from _common import RESULTS_DIR, write_results  # benchmarks/ is the script's folder
 
 ROOT = Path(__file__).resolve().parents[1]
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
-RESULTS = ROOT / "benchmarks" / "results" / "train_finetune_scifact.json"
+RESULTS = RESULTS_DIR / "train_finetune_scifact.json"
 
 
 def scifact_queries(folder: Path) -> set[str]:

@@ -23,12 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import write_results  # benchmarks/ is the script's folder
+from _common import RESULTS_DIR, write_results  # benchmarks/ is the script's folder
 
 from reasonir.llm import ChatRequest, EmbeddedServer, Sampling
 from reasonir.llm.testing import FaultPlan, FaultyEndpoint, llm_for
 
-RESULTS = Path(__file__).parent / "results" / "llm.json"
+RESULTS = RESULTS_DIR / "llm.json"
 
 
 def sequential_openai(base_url: str, model: str, requests: list[ChatRequest]) -> float:

@@ -25,7 +25,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from _common import write_results  # benchmarks/ is the script's folder
+from _common import RESULTS_DIR, write_results  # benchmarks/ is the script's folder
 
 import numpy as np
 
@@ -289,7 +289,7 @@ def main() -> int:
     }
     results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
 
-    write_results(ROOT / "benchmarks" / "results" / "retrieval.json", results)
+    write_results(RESULTS_DIR / "retrieval.json", results)
 
     e = results["encoding"]
     print(f"encoding     reasonir {e['reasonir_texts_per_s']}/s vs sentence-transformers "

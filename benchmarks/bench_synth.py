@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import write_results  # benchmarks/ is the script's folder
+from _common import RESULTS_DIR, write_results  # benchmarks/ is the script's folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--scifact", default=str(ROOT.parent / "shared" / "data" / "scifact"))
     parser.add_argument("--vl-words", default="100,300", help="VL length range for the run (default 100,300)")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "synth.json"))
+    parser.add_argument("--out", default=str(RESULTS_DIR / "synth.json"))
     args = parser.parse_args()
 
     from reasonir.data import load_corpus

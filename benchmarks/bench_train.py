@@ -31,11 +31,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import write_results  # benchmarks/ is the script's folder
+from _common import RESULTS_DIR, write_results  # benchmarks/ is the script's folder
 
 ROOT = Path(__file__).resolve().parents[1]
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
-RESULTS = ROOT / "benchmarks" / "results" / "train.json"
+RESULTS = RESULTS_DIR / "train.json"
 
 
 def make_rows(path: Path, n: int, seed: int = 0) -> Path:

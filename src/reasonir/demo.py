@@ -96,6 +96,7 @@ def _train_fitting_batch(data: list[str], model_dir: Path, config: DemoConfig, b
 def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str], None] = print) -> DemoResult:
     """Synthesize, train and evaluate on ``config.dataset``; ``llm`` defaults to the embedded SmolLM2."""
     from reasonir.data import load_dataset, read_training_rows
+    from reasonir.data.atomic import atomic_open
     from reasonir.evaluate import compare_retrievers
     from reasonir.llm import load_llm
     from reasonir.retrieve import BM25Retriever, DenseRetriever, HybridRetriever
@@ -142,5 +143,6 @@ def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str],
     seconds["evaluate"] = time.perf_counter() - start
     result = DemoResult(counts, rows, table, seconds, usage)
     summary = result.as_dict() | {"config": asdict(config)}
-    (work / "results.json").write_text(json.dumps(summary, indent=2, default=str))
+    with atomic_open(work / "results.json", overwrite=True) as fh:  # each run replaces the last run's results
+        fh.write(json.dumps(summary, indent=2, default=str))
     return result

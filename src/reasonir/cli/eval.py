@@ -27,11 +27,12 @@ def run(args: argparse.Namespace) -> int:
 
     from reasonir.cli._retrieval import build_retriever, task_name, write_json
     from reasonir.data import load_dataset
+    from reasonir.data.atomic import refuse_existing
     from reasonir.evaluate import evaluate_retriever, write_trec_run
 
     for target in (args.run_file, args.per_query):  # fail before minutes of encoding, not after
-        if target and Path(target).exists() and not args.overwrite:
-            raise FileExistsError(f"{target}: already exists; pass --overwrite to replace it")
+        if target:
+            refuse_existing(Path(target), args.overwrite)
     ds = load_dataset(args.dataset, split=args.split)
     retriever = build_retriever(args.retriever, args, task_name(args.dataset))
     result = evaluate_retriever(retriever, ds, k=args.top_k)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from reasonir.data.errors import DataError
 from reasonir.data.fields import as_id, as_text
-from reasonir.data.jsonl import read_jsonl
+from reasonir.data.jsonl import read_jsonl, read_lines
 from reasonir.data.records import Dataset, Document, Query
 
 
@@ -36,26 +36,21 @@ def _queries(path: Path) -> list[Query]:
 
 def _qrels(path: Path, query_ids: set[str], doc_ids: set[str]) -> dict[str, dict[str, int]]:
     qrels: dict[str, dict[str, int]] = {}
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise DataError(path, lineno, None, f"bytes are not UTF-8 ({exc.reason})") from None
-            parts = line.rstrip("\r\n").split("\t")
-            if (lineno == 1 and parts[0] == "query-id") or not line.strip():
-                continue
-            if len(parts) != 3:
-                raise DataError(path, lineno, None, "expected query-id<TAB>corpus-id<TAB>score")
-            qid, did, score = parts
-            if qid not in query_ids:
-                raise DataError(path, lineno, "query-id", f"unknown query id {qid!r}")
-            if did not in doc_ids:
-                raise DataError(path, lineno, "corpus-id", f"unknown document id {did!r}")
-            try:
-                qrels.setdefault(qid, {})[did] = int(score)
-            except ValueError:
-                raise DataError(path, lineno, "score", f"not an integer: {score!r}") from None
+    for lineno, line in read_lines(path):
+        parts = line.rstrip("\r\n").split("\t")
+        if (lineno == 1 and parts[0] == "query-id") or not line.strip():
+            continue
+        if len(parts) != 3:
+            raise DataError(path, lineno, None, "expected query-id<TAB>corpus-id<TAB>score")
+        qid, did, score = parts
+        if qid not in query_ids:
+            raise DataError(path, lineno, "query-id", f"unknown query id {qid!r}")
+        if did not in doc_ids:
+            raise DataError(path, lineno, "corpus-id", f"unknown document id {did!r}")
+        try:
+            qrels.setdefault(qid, {})[did] = int(score)
+        except ValueError:
+            raise DataError(path, lineno, "score", f"not an integer: {score!r}") from None
     return qrels
 
 

@@ -277,9 +277,6 @@ class OpenAICompatibleLLM(BaseLLM):
             await state.client.close()
 
     # ---- reporting and shutdown -----------------------------------------------------------------------------------
-    def usage(self) -> UsageReport:
-        return self._usage
-
     def close(self) -> None:
         if self.cache is not None:
             self.cache.close()

@@ -85,9 +85,6 @@ class VLLMOfflineLLM(BaseLLM):
     async def achat(self, request: ChatRequest) -> ChatResult:
         return await asyncio.to_thread(lambda: next(iter(self.chat_many([request])))[1])
 
-    def usage(self) -> UsageReport:
-        return self._usage
-
     def close(self) -> None:
         if self.cache is not None:
             self.cache.close()

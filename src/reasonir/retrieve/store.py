@@ -13,14 +13,13 @@ old index or the new one. A non-empty folder that is not a reasonir index is nev
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reasonir.data.atomic import atomic_folder
 from reasonir.data.errors import DataError
 from reasonir.data.records import Document
 
@@ -65,22 +64,10 @@ def writing_index(folder: str | Path, kind: str, settings: dict, *, overwrite: b
     """Yield a temporary folder to fill; on success it gets the manifest and replaces ``folder``."""
     folder = Path(folder)
     check_writable(folder, overwrite)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
-    try:
+    with atomic_folder(folder, overwrite=True) as tmp:  # check_writable has decided whether replacing is allowed
         yield tmp
         manifest = {"format": FORMAT, "version": VERSION, "kind": kind, **settings}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        old = None
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-            os.replace(folder, old)
-        os.replace(tmp, folder)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_ids(folder: Path, ids: Sequence[str]) -> None:

@@ -6,22 +6,18 @@ sentence-transformers already writes ``README.md`` (architecture, loss, hyperpar
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from reasonir.data.atomic import atomic_open
 
 SUMMARY_FILE = "reasonir_training.json"
 CARD_FILE = "README.md"
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with atomic_open(path, overwrite=True) as fh:  # the card is rewritten in place on every save
         fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _metrics_line(scores: dict[str, float] | None) -> str:
