@@ -1,9 +1,13 @@
-"""Fine-tune all-MiniLM-L6-v2 on data synthesized from the SciFact corpus; SciFact test nDCG@10 before and after.
+"""Fine-tune all-MiniLM-L6-v2 on data synthesized from the SciFact corpus; SciFact nDCG@10 before and after.
 
 The training rows must come from the corpus only, never from SciFact's queries. Make them with:
 
     .venv/bin/reasonir synthesize ../shared/data/scifact --out scifact_synth.jsonl --n 300
-    .venv/bin/python benchmarks/bench_finetune_scifact.py --data scifact_synth.jsonl
+    .venv/bin/python benchmarks/bench_finetune_scifact.py --data scifact_synth.jsonl --split train   # dev
+    .venv/bin/python benchmarks/bench_finetune_scifact.py --data scifact_synth.jsonl --split test    # once
+
+Settings are chosen on SciFact's *train* claims (``--split train``, the dev set: 809 claims, never seen by the
+synthesizer or the trainer either) and the test split is reported once with the chosen settings.
 
 (``reasonir synthesize`` reads only corpus.jsonl of the BEIR folder.) The script refuses rows whose query is a
 SciFact query (test or train) verbatim, evaluates the packaged all-MiniLM-L6-v2 and the fine-tuned model with
@@ -75,15 +79,18 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True, type=Path, help="training rows from `reasonir synthesize` on SciFact")
     p.add_argument("--scifact", type=Path, default=SCIFACT)
-    p.add_argument("--max-steps", type=int, default=120)
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--split", default="test", help="train (the dev set for choosing settings) or test")
+    p.add_argument("--max-steps", type=int, default=-1, help="> 0: fixed steps; default: the trainer's (epochs)")
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--negatives", type=int, default=1)
+    p.add_argument("--temperature", type=float, default=None, help="default: the base model's (MiniLM 0.05)")
     p.add_argument("--query-max-length", type=int, default=128)
     p.add_argument("--document-max-length", type=int, default=256)
-    p.add_argument("--lr", type=float, default=2e-5)
+    p.add_argument("--lr", type=float, default=None, help="default: the base model's (2e-5)")
     p.add_argument("--eval-max-docs", type=int, default=None, help="evaluate on a corpus subset of this size")
     p.add_argument("--model-out", type=Path, default=None, help="keep the fine-tuned model here")
-    p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--out", type=Path, default=None, help="default: results/train_finetune_scifact[_dev].json")
     args = p.parse_args()
 
     from reasonir.models import load_encoder
@@ -91,8 +98,8 @@ def main() -> int:
     from reasonir.train.evaluator import load_dev_set
 
     n_rows = check_no_query_leak(args.data, args.scifact)
-    test = load_dev_set(args.scifact, "test", max_documents=args.eval_max_docs)
-    print(f"SciFact test: {len(test.queries)} queries, {len(test.documents)} documents; {n_rows} training rows")
+    test = load_dev_set(args.scifact, args.split, max_documents=args.eval_max_docs)
+    print(f"SciFact {args.split}: {len(test.queries)} queries, {len(test.documents)} documents; {n_rows} training rows")
     started = time.perf_counter()
     reference = bm25(test)
     before = evaluate(load_encoder(), test)
@@ -103,7 +110,8 @@ def main() -> int:
         config = TrainConfig(
             data=[str(args.data)], output_dir=out, batch_size=args.batch_size, negatives_per_query=args.negatives,
             query_max_length=args.query_max_length, document_max_length=args.document_max_length,
-            learning_rate=args.lr, max_steps=args.max_steps, save_steps=10**6, logging_steps=20,
+            learning_rate=args.lr, max_steps=args.max_steps, epochs=args.epochs, temperature=args.temperature,
+            save_steps=10**6, logging_steps=20,
             overwrite=args.model_out is not None,
         )
         result = fit(config)
@@ -113,16 +121,19 @@ def main() -> int:
     delta = after["ndcg@10"] - before["ndcg@10"]
     print(f"all-MiniLM-L6-v2 after fine-tuning: {after['ndcg@10']:.4f} ({delta:+.4f})")
     record = {
-        "dataset": "SciFact test" + (f" (corpus subset of {len(test.documents)})" if args.eval_max_docs else ""),
+        "dataset": f"SciFact {args.split}" + (f" (corpus subset of {len(test.documents)})" if args.eval_max_docs else ""),
         "queries": len(test.queries), "documents": len(test.documents),
         "training_rows": n_rows, "training_data": str(args.data),
         "before": before, "after": after, "ndcg@10_change": delta, "bm25": reference,
         "train": {"steps": result.steps, "final_loss": result.train_loss, "seconds": round(result.train_seconds, 1),
-                  "settings": config.summary()},
+                  "settings": config.summary(),
+                  "label_free_dev": {"rows": result.holdout_rows, "recall@10_before": result.holdout_before,
+                                     "recall@10_after": result.holdout_after}},
         "total_seconds": round(time.perf_counter() - started, 1),
         "command": "python benchmarks/bench_finetune_scifact.py " + " ".join(sys.argv[1:]),
     }
-    write_results(args.out, record)
+    write_results(args.out or (RESULTS if args.split == "test" else RESULTS.with_name(RESULTS.stem + "_dev.json")),
+                  record)
     return 0
 
 

@@ -31,19 +31,20 @@ def bundled_sample() -> Path:
 
 @dataclass
 class DemoConfig:
-    """Sizes of each stage; small enough for a CPU laptop and the 135M-parameter embedded LLM."""
+    """Sizes of each stage, for a CPU laptop and the 135M-parameter embedded LLM (``make demo`` within about 10
+    minutes on 2 cores from cold caches). Synthesis settings are the synthesizer's own defaults (sampling, several
+    candidates per seed, round-trip selection with the base encoder); training settings the trainer's, chosen per
+    base model."""
 
     dataset: str | Path = field(default_factory=bundled_sample)
     workdir: str | Path = "demo-output"
-    hq_seeds: int = 24  # seed documents for HQ rows
-    judge_candidates_per_seed: float = 1.5  # documents the LLM judges per seed kept (synth default: 3)
-    vl_seeds: int = 4  # seed documents for VL rows (each VL example is a long query and a long positive)
-    vl_words: tuple[int, int] = (300, 500)  # the paper's range is 300-2000 words; the demo keeps the short end
-    max_tokens: int = 400  # cap on every LLM answer, so one slow answer cannot hold the demo up
+    hq_seeds: int = 40  # seed documents for HQ rows
+    vl_seeds: int = 8  # seed documents for VL rows
+    vl_words: tuple[int, int] = (300, 600)  # the paper's range is 300-2000 words; SmolLM2's 2k window fits the short end
     base_model: str | None = None  # None: all-MiniLM-L6-v2 (reasonir.models.DEFAULT_ENCODER)
-    batch_size: int = 8  # lowered to the number of usable rows when SmolLM2 yields fewer
-    epochs: float = 3.0
-    learning_rate: float = 2e-5
+    batch_size: int = 16  # lowered when the rows cannot fill one batch
+    epochs: float = 1.0  # the trainer raises it to the base model's minimum number of steps when rows are few
+    min_steps: int | None = None  # None: the base model's (models/instructions.json)
     document_max_length: int = 256
     retrain: bool = False  # train again even if workdir/model exists
 
@@ -55,37 +56,60 @@ class DemoResult:
     table: Any  # reasonir.evaluate.Comparison
     seconds: dict[str, float] = field(default_factory=dict)
     usage: str = ""
+    synthesis: dict[str, Any] = field(default_factory=dict)  # the synthesis report (as_dict)
+    holdout: dict[str, Any] = field(default_factory=dict)  # label-free dev signal from training
 
     def as_dict(self) -> dict[str, Any]:
         return {"synthesized": self.synthesized, "train_rows": self.train_rows, "table": self.table.to_dict(),
-                "seconds": {k: round(v, 1) for k, v in self.seconds.items()}}
+                "seconds": {k: round(v, 1) for k, v in self.seconds.items()}, "synthesis": self.synthesis,
+                "holdout": self.holdout}
 
 
-def _synthesize(documents, llm, out: Path, config: DemoConfig, kind: str, seeds: int, log) -> int:
+def quiet_third_party(log_file: Path) -> None:
+    """Send transformers/sentence-transformers/datasets logs and progress bars to ``log_file``: the demo prints
+    one line per stage and a closing table instead."""
+    import logging
+    import os
+
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    for name in ("transformers", "sentence_transformers", "datasets", "accelerate", "httpx", "reasonir"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.propagate = False
+    try:
+        import datasets
+        import transformers
+
+        datasets.disable_progress_bars()
+        transformers.logging.disable_progress_bar()
+    except ImportError:
+        pass
+
+
+def _synthesize(documents, llm, out: Path, config: DemoConfig) -> Any:
     from reasonir.synth import SynthConfig, synthesize
-    from reasonir.synth.config import cap_max_tokens
 
-    synth = SynthConfig(kinds=(kind,))
-    synth.seeds.n = seeds
-    synth.seeds.candidates_per_seed = config.judge_candidates_per_seed
+    synth = SynthConfig(kinds=("hq", "vl"))
+    synth.seeds.n = max(config.hq_seeds, config.vl_seeds)
+    synth.hq.max_seeds, synth.vl.max_seeds = config.hq_seeds, config.vl_seeds
     synth.vl.length_words = config.vl_words
-    cap_max_tokens(synth, config.max_tokens)
-    report = synthesize(documents, llm, out, synth, progress=True)
-    log(report.format())
-    return report.kept.get(kind, 0)
+    return synthesize(documents, llm, out, synth)
 
 
-def _train_fitting_batch(data: list[str], model_dir: Path, config: DemoConfig, batch_size: int, log) -> None:
-    """Train, halving the batch while SmolLM2's few rows cannot fill one (a mined negative shared by several rows
-    is a repeated text, which the no-duplicates batch sampler keeps out of a batch)."""
-    from reasonir.train import NotEnoughDataError, TrainConfig, train
+def _train_fitting_batch(data: list[str], model_dir: Path, config: DemoConfig, batch_size: int, log) -> Any:
+    """Train, halving the batch while the rows cannot fill one (a mined negative shared by several rows is a
+    repeated text, which the no-duplicates batch sampler keeps out of a batch)."""
+    from reasonir.train import NotEnoughDataError, TrainConfig
+    from reasonir.train.trainer import fit
 
     while True:
         try:
-            train(TrainConfig(data=data, output_dir=model_dir, base_model=config.base_model, batch_size=batch_size,
-                              epochs=config.epochs, learning_rate=config.learning_rate,
-                              document_max_length=config.document_max_length, overwrite=True), log=log)
-            return
+            return fit(TrainConfig(data=data, output_dir=model_dir, base_model=config.base_model,
+                                   batch_size=batch_size, epochs=config.epochs, min_steps=config.min_steps,
+                                   document_max_length=config.document_max_length, overwrite=True), log=log)
         except NotEnoughDataError:
             if batch_size <= 2:
                 raise
@@ -94,7 +118,8 @@ def _train_fitting_batch(data: list[str], model_dir: Path, config: DemoConfig, b
 
 
 def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str], None] = print) -> DemoResult:
-    """Synthesize, train and evaluate on ``config.dataset``; ``llm`` defaults to the embedded SmolLM2."""
+    """Synthesize, train and evaluate on ``config.dataset``; ``llm`` defaults to the embedded SmolLM2. Prints one
+    line per stage through ``log``; third-party logs go to ``<workdir>/demo.log``."""
     from reasonir.data import load_dataset, read_training_rows
     from reasonir.data.atomic import atomic_open
     from reasonir.evaluate import compare_retrievers
@@ -104,45 +129,73 @@ def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str],
     config = config or DemoConfig()
     work = Path(config.workdir)
     work.mkdir(parents=True, exist_ok=True)
+    quiet_third_party(work / "demo.log")
+    detail = _file_logger(work / "demo.log")
     dataset: Dataset = load_dataset(str(config.dataset))
     seconds: dict[str, float] = {}
 
     # 1. Synthesize from the documents alone: the evaluation queries never reach the LLM.
+    log(f"[1/3] synthesizing from {len(dataset.documents)} documents of {config.dataset} "
+        f"({config.hq_seeds} HQ seeds, {config.vl_seeds} VL seeds) ...")
     start = time.perf_counter()
     owned = llm is None
     llm = llm or load_llm()
+    rows_file = work / "rows.jsonl"
     try:
-        files = {"hq": work / "hq.jsonl", "vl": work / "vl.jsonl"}
-        counts = {kind: _synthesize(dataset.documents, llm, files[kind], config, kind, n, log)
-                  for kind, n in (("hq", config.hq_seeds), ("vl", config.vl_seeds)) if n > 0}
-        usage = llm.usage().format()
+        report = _synthesize(dataset.documents, llm, rows_file, config)
+        usage = report.usage_text
     finally:
         if owned:
             llm.close()
+    detail(report.format())
     seconds["synthesize"] = time.perf_counter() - start
+    counts = dict(report.kept)
+    rates = report.rates()
+    log(f"      kept {report.rows} rows ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}) of "
+        f"{sum(report.candidates.values())} candidates; seeds yielding a row: "
+        + ", ".join(f"{k} {v:.0%}" for k, v in sorted(rates['seed_yield'].items()))
+        + f"; {seconds['synthesize']:.0f} s")
 
-    # 2. Train on every non-empty file (ReasonIR mixes VL and HQ data).
+    # 2. Train on the rows (ReasonIR mixes VL and HQ data).
     start = time.perf_counter()
-    data = [str(files[k]) for k, n in counts.items() if n > 0]
-    if not data:
-        raise RuntimeError("the LLM produced no usable rows; see the synthesis reports above")
-    loaded = [row for path in data for row in read_training_rows(path)]
-    rows = len(loaded)
-    usable = sum(1 for row in loaded if row.neg)  # one hard negative per query, as ReasonIR's HQ rows have
+    loaded = read_training_rows(rows_file) if rows_file.exists() else []
+    if not loaded:
+        raise RuntimeError(f"the LLM produced no usable rows; see the synthesis report in {work / 'demo.log'}")
     model_dir = work / "model"
+    holdout: dict[str, Any] = {}
+    log(f"[2/3] fine-tuning {config.base_model or 'all-MiniLM-L6-v2'} on {len(loaded)} rows ...")
     if config.retrain or not (model_dir / "config_sentence_transformers.json").exists():
-        _train_fitting_batch(data, model_dir, config, max(2, min(config.batch_size, usable)), log)
+        result = _train_fitting_batch([str(rows_file)], model_dir, config, max(2, min(config.batch_size,
+                                                                                        len(loaded))), detail)
+        holdout = {"rows": result.holdout_rows, "recall@10_before": result.holdout_before,
+                   "recall@10_after": result.holdout_after}
+        signal = (f"; held-out synthesized rows: positive recall@10 {result.holdout_before:.2f} -> "
+                  f"{result.holdout_after:.2f}" if result.holdout_rows else "")
+        log(f"      {result.steps} steps, final loss {result.train_loss:.3f}{signal}")
+    else:
+        log(f"      reusing {model_dir} (pass --retrain to train again)")
     seconds["train"] = time.perf_counter() - start
 
-    # 3. Evaluate before and after, beside BM25.
+    # 3. Evaluate before and after, beside BM25, and each encoder in a hybrid with BM25 (the base one is the control).
+    log(f"[3/3] evaluating on {len(dataset.queries)} queries ...")
     start = time.perf_counter()
-    retrievers = {"bm25": BM25Retriever(), "minilm (base)": DenseRetriever(config.base_model),
-                  "minilm (fine-tuned)": DenseRetriever(str(model_dir)),
-                  "hybrid (bm25 + fine-tuned)": HybridRetriever([BM25Retriever(), DenseRetriever(str(model_dir))])}
+    base, tuned = DenseRetriever(config.base_model, show_progress=False), \
+        DenseRetriever(str(model_dir), show_progress=False)
+    retrievers = {"bm25": BM25Retriever(), "minilm (base)": base, "minilm (fine-tuned)": tuned,
+                  "hybrid (bm25 + base)": HybridRetriever([BM25Retriever(), base]),
+                  "hybrid (bm25 + fine-tuned)": HybridRetriever([BM25Retriever(), tuned])}
     table = compare_retrievers(dataset, retrievers, name=str(config.dataset))
     seconds["evaluate"] = time.perf_counter() - start
-    result = DemoResult(counts, rows, table, seconds, usage)
+    result = DemoResult(counts, len(loaded), table, seconds, usage, report.as_dict(), holdout)
     summary = result.as_dict() | {"config": asdict(config)}
     with atomic_open(work / "results.json", overwrite=True) as fh:  # each run replaces the last run's results
         fh.write(json.dumps(summary, indent=2, default=str))
     return result
+
+
+def _file_logger(path: Path) -> Callable[[str], None]:
+    def write(message: str) -> None:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(message.rstrip() + "\n")
+
+    return write

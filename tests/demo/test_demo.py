@@ -32,16 +32,17 @@ def small_sample(tmp_path, n_docs: int = 60, n_queries: int = 8):
 
 def test_demo_synthesizes_trains_and_compares_before_and_after(tmp_path):
     config = DemoConfig(dataset=small_sample(tmp_path), workdir=tmp_path / "work", hq_seeds=6, vl_seeds=2,
-                        vl_words=(40, 60), batch_size=4, epochs=1)
+                        vl_words=(40, 60), batch_size=4, epochs=1, min_steps=0)
     result = run_demo(config, ScriptedLLM(scripted_answers), log=lambda _: None)
 
     assert result.synthesized["hq"] > 0
-    rows = [json.loads(line) for line in (tmp_path / "work" / "hq.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp_path / "work" / "rows.jsonl").read_text().splitlines()]
     sample_queries = (config.dataset / "queries.jsonl").read_text()
     assert all(row["query"] not in sample_queries for row in rows)  # evaluation queries never used for training
     assert (tmp_path / "work" / "model" / "modules.json").exists()
     table = result.table.to_dict()["results"]
-    assert set(table) == {"bm25", "minilm (base)", "minilm (fine-tuned)", "hybrid (bm25 + fine-tuned)"}
+    assert set(table) == {"bm25", "minilm (base)", "minilm (fine-tuned)", "hybrid (bm25 + base)",
+                          "hybrid (bm25 + fine-tuned)"}  # the base hybrid is the control for the fine-tuned one
     assert all(0.0 <= scores["ndcg@10"] <= 1.0 for scores in table.values())
     saved = json.loads((tmp_path / "work" / "results.json").read_text())
     assert saved["table"]["results"] == table

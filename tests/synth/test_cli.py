@@ -39,7 +39,7 @@ def small_corpus(tmp_path):
 
 def args(corpus, out, endpoint, *extra):
     return ["synthesize", str(corpus), "--out", str(out), "--llm-base-url", endpoint.base_url, "--llm-no-cache",
-            "--quiet", "--vl-words", "40,80", *extra]
+            "--quiet", "--vl-words", "40,80", "--miner", "bm25", "--roundtrip-k", "0", *extra]
 
 
 @needs(SCIFACT)

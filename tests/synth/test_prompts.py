@@ -7,8 +7,19 @@ from reasonir.synth.prompts import SLOTS, PromptError, load_prompts, render
 
 def test_packaged_prompts_load_with_their_slots():
     p = load_prompts()
-    assert set(p.texts) == set(SLOTS)
+    assert p.style == "structured" and set(p.texts) == set(SLOTS["structured"])
     assert "<<<DOCUMENT>>>" in p.texts["system"]
+    small = load_prompts(style="small")
+    assert set(small.texts) == set(SLOTS["small"]) and "Question:" in small.texts["hq_query"]
+    with pytest.raises(PromptError, match="unknown prompt style"):
+        load_prompts(style="tiny")
+
+
+def test_a_folder_replaces_prompts_of_the_chosen_style(tmp_path):
+    (tmp_path / "hq_query.md").write_text("Ask about: {document}\nQuestion:")
+    assert load_prompts(tmp_path, style="small").texts["hq_query"].startswith("Ask about")
+    with pytest.raises(PromptError, match="missing slot"):  # the structured hq_query takes {n}, not {document}
+        load_prompts(tmp_path, style="structured")
 
 
 def test_render_fills_slots_once_and_leaves_json_examples():

@@ -22,18 +22,22 @@ def test_end_to_end_writes_hq_and_vl_rows_with_both_kinds_of_negatives(corpus, l
     rows = read_training_rows(out)
     seeds = report.seeds.selected
     assert seeds == 11 and report.kept == {"hq": seeds, "vl": seeds} and len(rows) == 2 * seeds
+    assert report.candidates == {"hq": 4 * seeds, "vl": 2 * seeds}  # several sampled, the best one kept
+    assert report.dropped == {"not_selected": 3 * seeds + seeds}
     for row in rows:
         sources = row.meta["neg_source"]
-        assert sources.count("written") == 1 and sources.count("mined") == 2 and len(row.neg) == 3
+        assert sources.count("written") == 1 and sources.count("mined") == 1 and len(row.neg) == 2
         assert row.pos[0] not in row.neg and row.instruction
     hq = [r for r in rows if r.kind == "hq"]
     by_id = {d.id: d for d in corpus}
     assert all(normalise(by_id[r.seed_id].text) in r.pos[0] for r in hq)  # the seed is the HQ positive
     assert "<script>" not in next(r for r in hq if r.seed_id == "html").pos[0]
     assert len({r.meta["row_id"] for r in rows}) == len(rows)
-    assert report.negatives["written"] == 2 * seeds and report.negatives["mined"] == 4 * seeds
+    assert report.negatives["written"] == 2 * seeds and report.negatives["mined"] == 2 * seeds
+    assert report.negatives["written_unchecked"] == 2 * seeds  # BM25 cannot score a written text
     text = report.format()
-    assert "hq: 11" in text and "not waiting for the LLM" in text
+    assert "hq: 11 of 44 candidates" in text and "not waiting for the LLM" in text
+    assert report.rates()["seed_yield"] == {"hq": 1.0, "vl": 1.0}
 
 
 def test_instructions_inside_a_document_stay_inside_its_frame(corpus, llm, config, tmp_path):
@@ -52,7 +56,7 @@ def test_invalid_answers_are_counted_not_fatal(corpus, config, tmp_path):
         return scripted_answers(request)
 
     report = synthesize(corpus, ScriptedLLM(flaky), tmp_path / "rows.jsonl", config)
-    assert report.kept == {"hq": 11} and report.dropped["invalid_json"] == 11
+    assert report.kept == {"hq": 11} and report.dropped["invalid_json"] == 22  # two VL candidates per seed
     assert any("invalid JSON" in e for e in report.errors)
 
 
@@ -64,7 +68,8 @@ def test_filters_are_counted_per_reason(corpus, config, tmp_path):
 
     config.kinds = ("hq",)
     report = synthesize(corpus, ScriptedLLM(lazy), tmp_path / "rows.jsonl", config)
-    assert report.rows == 0 and report.dropped == {"mentions_source": 11}
+    assert report.rows == 0 and report.dropped == {"mentions_source": 44}
+    assert report.rates()["seed_yield"] == {"hq": 0.0}
 
 
 class Crash(RuntimeError):
@@ -138,13 +143,15 @@ def test_roundtrip_filter_uses_the_miner_rank(corpus, config, tmp_path):
     def about_compilers(request):  # every question is about the compiler document, whatever the seed
         if tag_of(request) == "hq.query":
             topic = request.messages[1]["content"].split("<<<DOCUMENT>>>")[1].split()[0]
-            return {"questions": [f"Seed {topic}: how does graph colouring register allocation decide what to spill?"]}
+            return {"questions": [f"Seed {topic}, case {request.sampling.seed}: how does graph colouring register "
+                                  "allocation decide what to spill?"]}
         return scripted_answers(request)
 
     config.filters.roundtrip_k = 1
     config.kinds = ("hq",)
     report = synthesize(corpus, ScriptedLLM(about_compilers), tmp_path / "rows.jsonl", config)
-    assert report.rows == 1 and report.dropped == {"roundtrip": 10}
+    assert report.rows == 1 and report.dropped == {"roundtrip": 40, "not_selected": 3}
+    assert report.roundtrip == {"checked": 44, "passed": 4}
     assert rows_of(tmp_path / "rows.jsonl")[0]["seed_id"] == "d7"
 
 

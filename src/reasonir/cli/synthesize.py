@@ -25,7 +25,9 @@ def _kinds(text: str) -> tuple[str, ...]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Flags default to None and then take the config dataclasses' defaults (defined once, in synth/config.py)."""
     from reasonir.llm.cli_args import add_llm_arguments
+    from reasonir.synth.config import FilterConfig, HQConfig, NegativeConfig, SeedConfig, SynthConfig, VLConfig
 
     p = sub.add_parser("synthesize", help="synthesize HQ/VL training rows with hard negatives from a corpus",
                        description="Write JSONL rows {query, pos, neg, instruction, kind, seed_id, meta}. Rerunning "
@@ -33,26 +35,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("corpus", help="a BEIR folder, a JSONL/parquet file of {_id|id, text|content[, title]}, "
                                   "or a folder of .txt/.md files")
     p.add_argument("--out", required=True, help="output JSONL (resumed when made by the same settings)")
-    p.add_argument("--kinds", type=_kinds, default=("hq", "vl"), help="hq, vl or hq,vl (default both)")
+    p.add_argument("--kinds", type=_kinds, help=f"hq, vl or hq,vl (default {','.join(SynthConfig.kinds)})")
     p.add_argument("--n", type=int, help="number of seed documents (default: all that pass)")
     p.add_argument("--min-score", type=float, help="keep seeds whose judge score (0-5) is at least this")
-    p.add_argument("--judge", choices=["llm", "none"], default="llm", help="score seeds with the LLM (default)")
-    p.add_argument("--hq-per-seed", type=int, default=1, help="HQ questions per seed (default 1)")
-    p.add_argument("--vl-per-seed", type=int, default=1, help="VL examples per seed (default 1)")
-    p.add_argument("--vl-words", type=_pair, default=(300, 2000), help="VL target length range, words (300,2000)")
-    p.add_argument("--negatives", type=int, default=1, help="LLM-written hard negatives per row (default 1)")
-    p.add_argument("--mined", type=int, default=2, help="corpus-mined hard negatives per row (default 2)")
-    p.add_argument("--miner", choices=["bm25", "dense"], default="bm25")
+    p.add_argument("--judge", choices=["auto", "llm", "none"],
+                   help=f"score seeds with the LLM (default {SeedConfig.judge}: only for capable models)")
+    p.add_argument("--prompt-style", choices=["auto", "small", "structured"],
+                   help=f"small: few-shot plain text for small local models; structured: JSON and an analysis turn "
+                        f"(default {SynthConfig.prompt_style}: chosen from the model)")
+    p.add_argument("--temperature", type=float, help=f"sampling temperature (default {SynthConfig.temperature})")
+    p.add_argument("--top-p", type=float, help=f"nucleus sampling (default {SynthConfig.top_p})")
+    p.add_argument("--candidates", type=int, help=f"HQ questions sampled per seed (default {HQConfig.candidates})")
+    p.add_argument("--hq-per-seed", type=int,
+                   help=f"HQ questions kept per seed, the best candidates (default {HQConfig.queries_per_seed})")
+    p.add_argument("--vl-candidates", type=int, help=f"VL queries sampled per seed (default {VLConfig.candidates})")
+    p.add_argument("--hq-seeds", type=int, help="HQ from the first N seeds only (default: every seed)")
+    p.add_argument("--vl-seeds", type=int, help="VL from the first N seeds only (default: every seed)")
+    p.add_argument("--vl-per-seed", type=int, help=f"VL examples kept per seed (default {VLConfig.examples_per_seed})")
+    p.add_argument("--vl-words", type=_pair, help="VL target length range in words (default "
+                                                  f"{','.join(map(str, VLConfig.length_words))}; scaled to the window)")
+    p.add_argument("--negatives", type=int, help=f"LLM-written hard negatives per row (default {NegativeConfig.written})")
+    p.add_argument("--mined", type=int, help=f"corpus-mined hard negatives per row (default {NegativeConfig.mined})")
+    p.add_argument("--miner", choices=["bm25", "dense"],
+                   help=f"corpus ranker for mining, round-trip and false-negative checks (default {NegativeConfig.miner})")
     p.add_argument("--dense-model", help="encoder for --miner dense (default all-MiniLM-L6-v2)")
-    p.add_argument("--skip-top", type=int, default=20, help="mined negatives skip this many top ranks (20)")
-    p.add_argument("--window", type=int, default=30, help="... and come from the next this many (30)")
-    p.add_argument("--margin", type=float, default=0.95, help="mined score <= margin x positive's (0.95)")
-    p.add_argument("--roundtrip-k", type=int, help="keep a query only if its positive ranks in the top k")
-    p.add_argument("--max-document-words", type=int, default=1000, help="truncate documents in prompts (1000)")
+    p.add_argument("--skip-top", type=int, help=f"mined negatives skip this many top ranks ({NegativeConfig.skip_top})")
+    p.add_argument("--window", type=int, help=f"... and come from the next this many ({NegativeConfig.window})")
+    p.add_argument("--margin", type=float, help=f"negative score < margin x positive's ({NegativeConfig.margin})")
+    p.add_argument("--roundtrip-k", type=int, help="keep a query only if its positive ranks in the top k "
+                                                   f"(default {FilterConfig.roundtrip_k}; 0 switches it off)")
+    p.add_argument("--max-document-words", type=int,
+                   help=f"truncate documents in prompts (default {SeedConfig.max_document_words})")
     p.add_argument("--max-tokens", type=int, help="cap every stage's answer budget (quick trials)")
-    p.add_argument("--prompts", help="folder of prompt files replacing the packaged ones (same names)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every sampled choice (default 0)")
-    p.add_argument("--max-chains", type=int, default=8, help="seed chains in flight at once (default 8)")
+    p.add_argument("--prompts", help="folder of prompt files replacing the packaged ones of the chosen style")
+    p.add_argument("--seed", type=int, help=f"seed of every sampled choice (default {SynthConfig.seed})")
+    p.add_argument("--max-chains", type=int, help=f"seeds in flight at once (default {SynthConfig.max_chains})")
     p.add_argument("--export-hf", metavar="DIR", help="also save a Hugging Face dataset (anchor, positive, "
                                                       "negative_1..n) to DIR")
     p.add_argument("--resume", action="store_true", help="continue --out even if its settings differ")
@@ -63,18 +80,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+# flag -> (config section, field); None section = SynthConfig itself
+_FIELDS = {
+    "kinds": (None, "kinds"), "prompts": (None, "prompts_dir"), "seed": (None, "seed"),
+    "max_chains": (None, "max_chains"), "prompt_style": (None, "prompt_style"), "temperature": (None, "temperature"),
+    "top_p": (None, "top_p"), "n": ("seeds", "n"), "min_score": ("seeds", "min_score"), "judge": ("seeds", "judge"),
+    "max_document_words": ("seeds", "max_document_words"), "candidates": ("hq", "candidates"),
+    "hq_per_seed": ("hq", "queries_per_seed"), "vl_candidates": ("vl", "candidates"),
+    "vl_per_seed": ("vl", "examples_per_seed"),
+    "hq_seeds": ("hq", "max_seeds"), "vl_seeds": ("vl", "max_seeds"), "vl_words": ("vl", "length_words"),
+    "negatives": ("negatives", "written"), "mined": ("negatives", "mined"), "miner": ("negatives", "miner"),
+    "dense_model": ("negatives", "dense_model"), "skip_top": ("negatives", "skip_top"),
+    "window": ("negatives", "window"), "margin": ("negatives", "margin"), "roundtrip_k": ("filters", "roundtrip_k"),
+}
+
+
 def config_from_args(args: argparse.Namespace):
     from reasonir.synth.config import SynthConfig, cap_max_tokens
 
-    cfg = SynthConfig(kinds=args.kinds, prompts_dir=args.prompts, seed=args.seed, max_chains=args.max_chains)
-    cfg.seeds.n, cfg.seeds.min_score, cfg.seeds.judge = args.n, args.min_score, args.judge
-    cfg.seeds.max_document_words = args.max_document_words
-    cfg.hq.queries_per_seed, cfg.vl.examples_per_seed = args.hq_per_seed, args.vl_per_seed
-    cfg.vl.length_words = args.vl_words
-    neg = cfg.negatives
-    neg.written, neg.mined, neg.miner, neg.dense_model = args.negatives, args.mined, args.miner, args.dense_model
-    neg.skip_top, neg.window, neg.margin = args.skip_top, args.window, args.margin
-    cfg.filters.roundtrip_k = args.roundtrip_k
+    cfg = SynthConfig()
+    for flag, (section, name) in _FIELDS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            setattr(getattr(cfg, section) if section else cfg, name, value)
+    if cfg.filters.roundtrip_k == 0:
+        cfg.filters.roundtrip_k = None
     if args.max_tokens:
         cap_max_tokens(cfg, args.max_tokens)
     return cfg

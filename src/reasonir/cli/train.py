@@ -32,13 +32,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--negatives", type=int, default=1, help="hard negatives per query")
     p.add_argument("--gradcache-mini-batch", type=int, default=None,
                    help="GradCache: embed in mini-batches of this size (large batches at fixed memory)")
-    p.add_argument("--temperature", type=float, default=0.02, help="InfoNCE temperature (ReasonIR: 0.02)")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="InfoNCE temperature (default: the base model's, models/instructions.json: MiniLM 0.05, "
+                        "LLM backbones 0.02 as ReasonIR)")
     p.add_argument("--max-length", type=int, default=None, help="sets both query and document max tokens")
     p.add_argument("--query-max-length", type=int, default=128)
     p.add_argument("--document-max-length", type=int, default=256)
     p.add_argument("--instruction-format", choices=["auto", "gritlm", "e5", "plain", "none"], default="auto")
     p.add_argument("--instruction", default="", help="instruction for rows that have none")
-    p.add_argument("--lr", type=float, default=2e-5)
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: the base model's, 2e-5)")
+    p.add_argument("--holdout", type=float, default=0.1,
+                   help="share of rows held out for the label-free dev signal (positive recall@10; 0: off)")
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--max-steps", type=int, default=-1, help="> 0 overrides --epochs")
     p.add_argument("--max-rows", type=int, default=None, help="cap on the mixed training set")
@@ -67,7 +71,7 @@ def config_from_args(args: argparse.Namespace):
         negatives_per_query=args.negatives, gradcache_mini_batch=args.gradcache_mini_batch,
         temperature=args.temperature, query_max_length=query_len, document_max_length=doc_len,
         instruction_format=args.instruction_format, default_instruction=args.instruction, learning_rate=args.lr,
-        epochs=args.epochs, max_steps=args.max_steps, max_rows=args.max_rows, warmup_ratio=args.warmup_ratio,
+        epochs=args.epochs, max_steps=args.max_steps, holdout=args.holdout, max_rows=args.max_rows, warmup_ratio=args.warmup_ratio,
         seed=args.seed, save_steps=args.save_steps, logging_steps=args.logging_steps, lora_rank=args.lora_rank,
         bf16=args.bf16, gradient_checkpointing=args.gradient_checkpointing, resume=args.resume,
         overwrite=args.overwrite,

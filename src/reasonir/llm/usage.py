@@ -44,6 +44,11 @@ class UsageCounts:
         self.retries.update(other.retries)
         self.failures.update(other.failures)
 
+    def minus(self, other: UsageCounts) -> UsageCounts:
+        return UsageCounts(self.requests - other.requests, self.cache_hits - other.cache_hits,
+                           self.prompt_tokens - other.prompt_tokens, self.completion_tokens - other.completion_tokens,
+                           self.retries - other.retries, self.failures - other.failures)
+
     def as_dict(self) -> dict[str, Any]:
         return {"requests": self.requests, "cache_hits": self.cache_hits,
                 "retries": sum(self.retries.values()), "retries_by_cause": dict(self.retries),
@@ -87,6 +92,31 @@ class UsageReport:
                 c.requests += 1
 
     # ---- reading ------------------------------------------------------------------------------------------------
+    def snapshot(self) -> UsageReport:
+        """A frozen copy, to measure one job on an LLM object that lives longer (``since``)."""
+        copy = UsageReport(self.prices)
+        with self._lock:
+            for key, c in self._by_key.items():
+                copy._counts(*key).add(c)
+        return copy
+
+    def since(self, earlier: UsageReport) -> UsageReport:
+        """What was used after ``earlier`` (a ``snapshot``): one job's usage, not the LLM object's lifetime.
+
+        >>> u = UsageReport(); u.record_answer("m", "t", prompt_tokens=5)
+        >>> before = u.snapshot(); u.record_answer("m", "t", prompt_tokens=7)
+        >>> u.since(before).total().prompt_tokens
+        7
+        """
+        out = UsageReport(self.prices)
+        with self._lock:
+            items = list(self._by_key.items())
+        for key, c in items:
+            diff = c.minus(earlier._by_key.get(key, UsageCounts()))
+            if diff.requests or diff.prompt_tokens or diff.completion_tokens or diff.retries or diff.failures:
+                out._by_key[key] = diff
+        return out
+
     def total(self) -> UsageCounts:
         out = UsageCounts()
         with self._lock:

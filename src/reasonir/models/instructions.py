@@ -58,3 +58,28 @@ def get_instructions(model: str | None, task: str | None = None, table: str | Pa
     else:
         query = entry.get("query_without_task", "")
     return Instructions(query=query, document=entry.get("document", ""))
+
+
+@dataclass(frozen=True)
+class TrainingDefaults:
+    """Training settings that depend on the base model (``instructions.json``: ``train`` per model)."""
+
+    temperature: float
+    learning_rate: float
+    min_steps: int = 0
+
+
+def get_training_defaults(model: str | None, is_llm: bool = False,
+                          table: str | Path | None = None) -> TrainingDefaults:
+    """The model's own entry, else the default for its kind (sentence-transformers encoder or LLM backbone).
+
+    >>> get_training_defaults("sentence-transformers/all-MiniLM-L6-v2").temperature
+    0.05
+    >>> get_training_defaults("my-org/some-llm", is_llm=True).temperature
+    0.02
+    """
+    data = load_instruction_table(str(table or TABLE_PATH))
+    entry = (_model_entry(data.get("models", {}), model or "") or {}).get("train")
+    if entry is None:
+        entry = data["default_train"]["llm" if is_llm else "sentence-transformer"]
+    return TrainingDefaults(**entry)

@@ -5,6 +5,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from reasonir.data.records import Document, Query
 from reasonir.retrieve import store
 from reasonir.retrieve.base import Run, document_text, run_row, search_depth
@@ -73,6 +75,19 @@ class BM25Retriever:
             matched = row_scores > 0  # a zero score means no query term matched: not retrieved, as in Pyserini
             run[q.id] = run_row(q, self._ids, row_docs[matched], row_scores[matched], k)
         return run
+
+    def score_all(self, text: str) -> np.ndarray:
+        """BM25 score of ``text`` against every indexed document (in index order): the one BM25 path that
+        synthesis uses for mining, round-trip checks and difficulty."""
+        import bm25s
+
+        if self._model is None:
+            raise RuntimeError("call index() before score_all()")
+        tokens = bm25s.tokenize([text], stopwords=self.config.stopwords, stemmer=self._stemmer, return_ids=False,
+                                show_progress=False)[0]
+        if not tokens:  # only stopwords: nothing matches
+            return np.zeros(len(self._ids), dtype=np.float32)
+        return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
 
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
         """Write the index to ``folder`` (see :mod:`reasonir.retrieve.store`); reload with :meth:`load`."""

@@ -134,6 +134,12 @@ class DenseRetriever:
         self._indexed_key, self._documents, self._source = key, documents, None
         return self
 
+    def document_embeddings(self) -> np.ndarray:
+        """The indexed documents' unit vectors, row i for the i-th indexed document (read back from the index)."""
+        if self._index is None:
+            raise RuntimeError("call index() before document_embeddings()")
+        return self._index.reconstruct_n(0, self._index.ntotal)
+
     def _build(self, embeddings: np.ndarray) -> None:
         faiss = _import_faiss()
         self._index = faiss.IndexFlatIP(embeddings.shape[1])

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 Kind = Literal["hq", "vl"]
+PromptStyle = Literal["auto", "small", "structured"]
 
 
 @dataclass
@@ -20,7 +21,9 @@ class SeedConfig:
     n: int | None = None  # keep the top N by score; None keeps every document at or above ``min_score``
     min_score: float | None = None  # keep only scores >= this (the judge scale is 0-5)
     min_words: int = 20  # issue 4: drop very short documents (under about 20 words)
-    judge: Literal["llm", "none"] = "llm"  # "none": no judging, candidates keep corpus order after shuffling
+    # "auto": the LLM judge for capable endpoints, none for small models (issue 9: a 135M model's 0-5 score is close
+    # to noise and cost 40% of the prompt tokens); "none": candidates keep corpus order after shuffling
+    judge: Literal["auto", "llm", "none"] = "auto"
     # With n set, judge at most n * candidates_per_seed documents, sampled with ``SynthConfig.seed``, so a
     # 5,000-document corpus does not cost 5,000 judge calls for 20 seeds. Our choice.
     candidates_per_seed: float = 3.0
@@ -31,7 +34,12 @@ class SeedConfig:
 class HQConfig:
     """Hard queries: analysis of the seed, then scenario-based reasoning questions (ReasonIR, HQ)."""
 
+    # Promptagator (Dai et al., 2022) samples about 8 queries per document and keeps those passing a round-trip
+    # check; InPars (Bonifacio et al., 2022) over-generates and keeps the best share. We sample ``candidates``
+    # questions per seed in independent calls and keep the best ``queries_per_seed`` that pass every filter.
+    candidates: int = 4
     queries_per_seed: int = 1
+    max_seeds: int | None = None  # HQ from the first this many seeds only (None: every seed)
     instruction: str = "Given a question that needs reasoning, retrieve documents that help answer it."
     max_tokens_analysis: int = 256
     max_tokens_query: int = 200
@@ -42,11 +50,15 @@ class VLConfig:
     """Varied-length queries: brainstorm tasks, then write (query, positive) of a sampled length (ReasonIR, VL)."""
 
     length_words: tuple[int, int] = (300, 2000)  # ReasonIR: VL queries are 300 to 2000 words long
-    tasks_per_seed: int = 3  # tasks brainstormed from each seed's domain
-    examples_per_seed: int = 1  # (query, positive) pairs written per seed, one task each
+    # Lengths are scaled down to what the LLM's context window leaves (``vl.fit_lengths``); the report shows the
+    # lengths reached. Structured style brainstorms ``candidates`` tasks and writes one example per task (every
+    # task is used); small style skips the brainstorm and writes ``candidates`` long queries about the seed.
+    candidates: int = 2
+    examples_per_seed: int = 1  # kept per seed, the best candidates that pass every filter
+    max_seeds: int | None = None  # VL from the first this many seeds only (None: every seed); VL calls are long
     instruction: str = "Given a long description of a problem, retrieve documents that help solve it."
     max_tokens_brainstorm: int = 200
-    tokens_per_word: float = 1.5  # budget for the example call: 1.5 tokens a word for query plus positive
+    tokens_per_word: float = 1.4  # SmolLM2/Llama BPE: about 1.3-1.4 tokens an English word; budget per target word
     max_tokens_example: int = 6000  # hard cap whatever the target length
 
 
@@ -55,8 +67,11 @@ class NegativeConfig:
     """Hard negatives: written by the LLM in a second turn, and mined from the corpus."""
 
     written: int = 1  # ReasonIR writes one hard negative per query in a second turn given query and positive
-    mined: int = 2  # our default: two corpus negatives beside the written one
-    miner: Literal["bm25", "dense"] = "bm25"  # bm25 needs no encoding of the corpus; dense gives exact margins
+    mined: int = 1  # our default: one corpus negative beside the written one
+    # The corpus ranker used for mining, round-trip consistency and false-negative checks: "dense" is the base
+    # encoder (the model about to be trained, so round-trip asks "can the base model find it"), "bm25" needs no
+    # encoding of the corpus.
+    miner: Literal["bm25", "dense"] = "dense"
     dense_model: str | None = None  # None: the retrieval layer's default (all-MiniLM-L6-v2)
     skip_top: int = 20  # our default: ranks 1-20 are skipped, they hold most false negatives
     window: int = 30  # candidates come from ranks skip_top+1 .. skip_top+window
@@ -64,6 +79,7 @@ class NegativeConfig:
     margin: float = 0.95
     near_duplicate_jaccard: float = 0.8  # word-set Jaccard at or above this to the positive = near-duplicate
     near_duplicate_cosine: float = 0.95  # same, for the dense miner's embedding cosine
+    min_written_words: int = 25  # a written negative shorter than this is not a document (issue 9)
     max_tokens: int = 300
 
 
@@ -82,7 +98,13 @@ class FilterConfig:
     vl_min_length_ratio: float = 0.3
     # HQ questions must not refer to the document (ReasonIR's HQ prompt asks for standalone questions)
     drop_mentions_of_source: bool = True
-    roundtrip_k: int | None = None  # keep a query only if its positive ranks in the top k of ``negatives.miner``
+    # Round-trip consistency (Promptagator): keep a query only if its positive ranks in the top k of the corpus
+    # under ``negatives.miner``; None switches it off. 10: a query the base encoder cannot place near its
+    # positive is usually off topic when a small model wrote it.
+    roundtrip_k: int | None = 10
+    # A query whose embedding has cosine >= this with a kept query is a near-duplicate (dense ranker only)
+    near_duplicate_query_cosine: float = 0.92
+    drop_filler: bool = True  # refusals and filler ("I am ready to...", "the given information"): filters.FILLER
 
 
 @dataclass
@@ -96,7 +118,14 @@ class SynthConfig:
     negatives: NegativeConfig = field(default_factory=NegativeConfig)
     filters: FilterConfig = field(default_factory=FilterConfig)
     prompts_dir: str | None = None  # a folder whose files replace the packaged prompts of the same name
-    temperature: float = 0.0  # greedy: a resumed run regenerates exactly what a crash lost
+    # "auto": small for small local models (the embedded SmolLM2, names with <= 2B parameters), structured for
+    # capable endpoints; see ``styles.resolve_prompt_style``
+    prompt_style: PromptStyle = "auto"
+    # Sampling, not greedy: greedy decoding collapsed 33 of 60 SmolLM2 questions onto duplicates (issue 9). Every
+    # request carries its own seed derived from (seed, seed id, kind, candidate, stage), so a rerun or a resumed
+    # run asks exactly the same requests (and the response cache answers them).
+    temperature: float = 0.8
+    top_p: float = 0.95
     seed: int = 0
     max_chains: int = 8  # seed chains in flight; the LLM layer applies its own request concurrency under this
 

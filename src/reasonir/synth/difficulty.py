@@ -1,7 +1,7 @@
 """How hard is a training set? ReasonIR's Figure 3c: per kind, the share of examples in which a hard negative
 scores above the positive, under BM25 and under a dense retriever, beside the same share for a public-style set.
 
-Scores: BM25 (bm25s, BRIGHT's k1=0.9, b=0.4) over an index of every positive and negative text of the set being
+Scores: BM25 (the retrieval layer's, BRIGHT's k1=0.9, b=0.4) over an index of every positive and negative text of the set being
 measured (so IDF comes from that set), and a dense model's cosine (all-MiniLM-L6-v2 by default). An example is an
 error when ``max(score(query, neg)) > score(query, pos)``.
 
@@ -32,25 +32,17 @@ RetrieverName = Literal["bm25", "dense"]
 
 
 def _bm25_errors(rows: Sequence[TrainingRow]) -> list[bool]:
-    import bm25s
-    import Stemmer
+    from reasonir.data.records import Document
+    from reasonir.retrieve import BM25Retriever
 
-    from reasonir.retrieve.bm25 import BM25Config
-
-    cfg = BM25Config()
-    stemmer = Stemmer.Stemmer(cfg.stemmer) if cfg.stemmer else None
     texts: dict[str, int] = {}
     for row in rows:
         for t in [row.pos[0], *row.neg]:
             texts.setdefault(t, len(texts))
-    model = bm25s.BM25(k1=cfg.k1, b=cfg.b)
-    model.index(bm25s.tokenize(list(texts), stopwords=cfg.stopwords, stemmer=stemmer, show_progress=False),
-                show_progress=False)
-    queries = bm25s.tokenize([r.query for r in rows], stopwords=cfg.stopwords, stemmer=stemmer, return_ids=False,
-                             show_progress=False)
+    bm25 = BM25Retriever().index([Document(str(i), t) for t, i in texts.items()])
     errors = []
-    for row, q in zip(rows, queries):
-        scores = np.asarray(model.get_scores(q)) if q else np.zeros(len(texts))
+    for row in rows:
+        scores = bm25.score_all(row.query)
         pos = scores[texts[row.pos[0]]]
         errors.append(any(scores[texts[n]] > pos for n in row.neg))
     return errors
@@ -102,18 +94,20 @@ def public_rows(dataset: str | Path, n: int = 200, negatives: int = 3, config: N
     """A public-style set from a BEIR dataset's ``split`` claims: the first ``n`` queries by id, each with its
     first judged document as positive and ``negatives`` BM25-mined from the rank window (no margin)."""
     from reasonir.data import load_beir
-    from reasonir.synth.negatives import BM25Miner, document_text
+    from reasonir.synth.negatives import document_text, mine
+    from reasonir.synth.ranker import BM25Ranker
 
     ds = load_beir(dataset, split=split)
     cfg = NegativeConfig(**{**(config.__dict__ if config else {}), "margin": float("inf")})
-    miner = BM25Miner(ds.documents, cfg)
+    ranker = BM25Ranker(ds.documents)
     by_id = {d.id: d for d in ds.documents}
     rows = []
     for query in sorted(ds.queries, key=lambda q: (len(q.id), q.id))[:n]:
         pos_id = sorted(d for d, g in ds.qrels[query.id].items() if g > 0)[0]
         positive = document_text(by_id[pos_id])
         exclude = set(ds.qrels[query.id])  # another judged-relevant document is no negative
-        mined = miner.mine(query.text, positive, pos_id, negatives + len(exclude))
+        ranked = ranker.rank([query.text], [positive], [pos_id])
+        mined = mine(ranked.scores[0], positive, pos_id, None, ranker, cfg, negatives + len(exclude))
         negs = [t for d, t in mined.negatives if d not in exclude][:negatives]
         rows.append(TrainingRow(query.text, [positive], negs, "", "public", pos_id, {}))
     return rows

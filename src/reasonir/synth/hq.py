@@ -1,15 +1,17 @@
-"""HQ (hard queries), ReasonIR's first recipe: analyse the seed, then write scenario-based reasoning questions.
+"""HQ (hard queries), ReasonIR's first recipe: the seed document is the positive of reasoning questions about it.
 
-Turn 1 (``hq_analysis``): the document's domain, key concepts and the problem-solving patterns that use them.
-Turn 2 (``hq_query``), in the same conversation: standalone questions the document helps answer without being
-named. The seed document is each question's positive. A third turn (``negatives.written_request``) may follow.
+``structured`` style, as the paper writes it: turn 1 (``hq_analysis``) works out the document's domain, key
+concepts and the problem-solving patterns that use them; turn 2 (``hq_query``), in the same conversation, asks for a
+standalone scenario-based question the document helps answer without naming it. ``small`` style: one short few-shot
+plain-text prompt (``small/hq_query``) per question. Either way ``HQConfig.candidates`` questions are sampled in
+independent calls (each with its own seed) and the selection step keeps the best.
 """
 from __future__ import annotations
 
 import json
 
 from reasonir.llm.types import ChatRequest, Message
-from reasonir.synth import llmcall
+from reasonir.synth import llmcall, plain
 from reasonir.synth.config import SynthConfig
 from reasonir.synth.prompts import Prompts
 from reasonir.synth.seeds import Seed
@@ -23,10 +25,7 @@ ANALYSIS_SCHEMA = {
     },
     "required": ["domain", "key_concepts", "patterns"],
 }
-
-
-def questions_schema(n: int) -> dict:
-    return llmcall.string_list("questions", n, n, min_length=10)
+QUESTIONS_SCHEMA = llmcall.string_list("questions", 1, 1, min_length=10)
 
 
 def analysis_messages(seed: Seed, prompts: Prompts) -> list[Message]:
@@ -36,7 +35,7 @@ def analysis_messages(seed: Seed, prompts: Prompts) -> list[Message]:
 
 def analysis_request(seed: Seed, prompts: Prompts, config: SynthConfig) -> ChatRequest:
     return llmcall.request(analysis_messages(seed, prompts), ANALYSIS_SCHEMA, config.hq.max_tokens_analysis,
-                           "hq.analysis", config.temperature, config.seed)
+                           "hq.analysis", config, llmcall.item_seed(config.seed, seed.id, "hq", "analysis"))
 
 
 def parse_analysis(value: object) -> dict:
@@ -47,18 +46,33 @@ def parse_analysis(value: object) -> dict:
             "patterns": llmcall.strings(value, "patterns")}
 
 
-def questions_messages(seed: Seed, prompts: Prompts, analysis: dict, n: int) -> list[Message]:
-    """The analysis conversation continued: the model's analysis as its own turn, then the question prompt."""
+def question_messages(seed: Seed, prompts: Prompts, analysis: dict | None) -> list[Message]:
+    """The conversation that asks for one question: the analysis turn continued (structured), or one prompt."""
+    if prompts.style == "small":
+        return [{"role": "system", "content": prompts.texts["system"]},
+                {"role": "user", "content": prompts.render("hq_query", document=seed.prompt_text)}]
     return [*analysis_messages(seed, prompts),
             {"role": "assistant", "content": json.dumps(analysis, ensure_ascii=False)},
-            {"role": "user", "content": prompts.render("hq_query", n=n)}]
+            {"role": "user", "content": prompts.render("hq_query", n=1)}]
 
 
-def questions_request(seed: Seed, prompts: Prompts, config: SynthConfig, analysis: dict) -> ChatRequest:
-    n = config.hq.queries_per_seed
-    return llmcall.request(questions_messages(seed, prompts, analysis, n), questions_schema(n),
-                           config.hq.max_tokens_query * n, "hq.query", config.temperature, config.seed)
+def question_request(seed: Seed, prompts: Prompts, config: SynthConfig, analysis: dict | None,
+                     candidate: int) -> ChatRequest:
+    schema = None if prompts.style == "small" else QUESTIONS_SCHEMA
+    return llmcall.request(question_messages(seed, prompts, analysis), schema, config.hq.max_tokens_query,
+                           "hq.query", config, llmcall.item_seed(config.seed, seed.id, "hq", candidate))
 
 
-def parse_questions(value: object) -> list[str]:
-    return llmcall.strings(value, "questions")
+def parse_question(value: object) -> str:
+    """The question of a structured (JSON) answer or of a small-style plain-text one."""
+    if isinstance(value, str):
+        text = plain.question(value)
+        if not text:
+            raise ValueError("no question in the answer")
+        return text
+    return llmcall.strings(value, "questions")[0]
+
+
+def own_turn(query: str, style: str) -> str:
+    """How the question appears as the model's own turn when the negatives turn continues the conversation."""
+    return query if style == "small" else json.dumps({"questions": [query]}, ensure_ascii=False)

@@ -1,6 +1,8 @@
-"""One way for every stage to ask the LLM for JSON and get back a checked value or a counted failure."""
+"""One way for every stage to ask the LLM (for JSON, or plain text in the small style) and get back a checked value or
+a counted failure."""
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -31,9 +33,22 @@ def string_list(key: str, n_min: int = 1, n_max: int | None = None, min_length: 
     return {"type": "object", "properties": {key: items}, "required": [key]}
 
 
-def request(messages: Sequence[Message], schema: dict, max_tokens: int, tag: str, temperature: float,
+def item_seed(base: int, *parts: object) -> int:
+    """The sampling seed of one request, from the job's seed and what the request is for (seed document id, kind,
+    candidate index, stage): independent candidates differ, and a rerun or resume asks exactly the same requests.
+
+    >>> item_seed(0, "doc1", "hq", 0) == item_seed(0, "doc1", "hq", 0) != item_seed(0, "doc1", "hq", 1)
+    True
+    """
+    key = ":".join(str(p) for p in (base, *parts)).encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.sha256(key).digest()[:4], "big") & 0x7FFFFFFF
+
+
+def request(messages: Sequence[Message], schema: dict | None, max_tokens: int, tag: str, config: Any,
             seed: int) -> ChatRequest:
-    sampling = Sampling(temperature=temperature, max_tokens=max_tokens, seed=seed)
+    """A request sampled with ``config.temperature``/``config.top_p`` (a ``SynthConfig``) and its own ``seed``;
+    ``schema=None`` asks for plain text."""
+    sampling = Sampling(temperature=config.temperature, max_tokens=max_tokens, top_p=config.top_p, seed=seed)
     return ChatRequest(messages=tuple(messages), sampling=sampling, json_schema=schema, tag=tag)
 
 
@@ -44,6 +59,13 @@ def check(result: ChatResult, shape: Callable[[Any], Any]) -> Answer:
     "invalid JSON:" when an answer came but is not the JSON asked for. An answer cut off by ``max_tokens``
     (``finish_reason == "length"``) is closed and parsed if it can be (``salvaged`` in the answer)."""
     text = result.text or ""
+    if result.request is not None and result.request.json_schema is None:  # plain text: the shape reads the text
+        if result.text is None:
+            return Answer(error=f"llm: {result.error or 'no answer'}")
+        try:
+            return Answer(value=shape(text), text=text)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return Answer(error=f"unusable answer: {exc}", text=text)
     value = result.parsed
     salvaged = False
     if value is None and result.text is not None:
@@ -136,13 +158,17 @@ CHARS_PER_TOKEN = 3.0
 TOKENS_PER_WORD = 1.6  # the same margin in words, for sizing documents
 
 
+def prompt_tokens(messages: Sequence[Message]) -> int:
+    """A high estimate of the tokens ``messages`` take (content plus about 8 tokens of chat template each)."""
+    return int(sum(len(m.get("content") or "") for m in messages) / CHARS_PER_TOKEN + 8 * len(messages))
+
+
 def fit(request: ChatRequest, context_window: int | None) -> ChatRequest | None:
     """``request`` with ``max_tokens`` lowered so prompt plus answer fit ``context_window``; None if no useful
     room is left (at least 64 tokens, or the full budget when it asked for less)."""
     if not context_window:
         return request
-    prompt = sum(len(m.get("content") or "") for m in request.messages) / CHARS_PER_TOKEN + 8 * len(request.messages)
-    room = int(context_window - prompt)
+    room = int(context_window - prompt_tokens(request.messages))
     wanted = request.sampling.max_tokens
     if room >= wanted:
         return request

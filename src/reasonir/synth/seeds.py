@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import math
 import random
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -82,24 +83,36 @@ def prepare(documents: Sequence[Document], config: SynthConfig, stats: SeedStats
     return out
 
 
-def candidate_pool(prepared: list[Seed], config: SynthConfig) -> list[Seed]:
+def candidate_pool(prepared: list[Seed], config: SynthConfig, judge: str) -> list[Seed]:
     """The documents worth scoring: all of them, or a seeded sample of n * candidates_per_seed."""
     pool = list(prepared)
     random.Random(config.seed).shuffle(pool)
     n = config.seeds.n
     if n is not None:
-        limit = n if config.seeds.judge == "none" else math.ceil(n * config.seeds.candidates_per_seed)
+        limit = n if judge == "none" else math.ceil(n * config.seeds.candidates_per_seed)
         pool = pool[:limit]
     return pool
 
 
+class _Greedy:
+    temperature, top_p = 0.0, 1.0  # a judge scores: no sampling
+
+
 def judge_request(seed: Seed, prompts: Prompts, config: SynthConfig):
+    small = prompts.style == "small"
+    document = seed.prompt_text if small else seed.framed()
     messages = [{"role": "system", "content": prompts.texts["system"]},
-                {"role": "user", "content": prompts.render("seed_judge", document=seed.framed())}]
-    return llmcall.request(messages, JUDGE_SCHEMA, 16, "seeds.judge", 0.0, config.seed)
+                {"role": "user", "content": prompts.render("seed_judge", document=document)}]
+    return llmcall.request(messages, None if small else JUDGE_SCHEMA, 16, "seeds.judge", _Greedy, config.seed)
 
 
 def parse_score(value: object) -> float:
+    """A 0-5 score from ``{"score": n}`` or from the first number of a plain-text answer."""
+    if isinstance(value, str):
+        match = re.search(r"\d+(?:\.\d+)?", value)
+        if match is None:
+            raise ValueError("no score in the answer")
+        value = {"score": match.group(0)}
     score = float(value["score"])  # type: ignore[index]
     if not 0 <= score <= 5:
         raise ValueError(f"score {score} outside 0-5")
@@ -116,16 +129,21 @@ async def select_seeds(
     known_scores: dict[str, float | None] | None = None,
     on_scored: Callable[[str, float | None], None] | None = None,
     context_window: int | None = None,
+    judge: str | None = None,
 ) -> tuple[list[Seed], SeedStats]:
-    """Pick seeds. ``known_scores`` (from an interrupted run) are reused; ``on_scored`` persists each new score."""
+    """Pick seeds. ``known_scores`` (from an interrupted run) are reused; ``on_scored`` persists each new score.
+    ``judge`` ("llm" or "none") overrides ``config.seeds.judge`` once "auto" has been resolved."""
+    judge = judge or config.seeds.judge
+    if judge == "auto":
+        judge = "llm"
     stats = SeedStats()
     prepared = prepare(documents, config, stats, context_window)
     stats.truncated = sum(s.truncated for s in prepared)
-    pool = candidate_pool(prepared, config)
+    pool = candidate_pool(prepared, config, judge)
     stats.candidates = len(pool)
     scores: dict[str, float | None] = dict(known_scores or {})
     todo = [s for s in pool if s.id not in scores]
-    if config.seeds.judge == "none":
+    if judge == "none":
         scores.update({s.id: None for s in todo})
     elif classifier is not None:
         values = await asyncio.to_thread(classifier, [f"{s.title}\n{s.prompt_text}".strip() for s in todo])
@@ -137,7 +155,7 @@ async def select_seeds(
         if llm is None:
             raise ValueError("an LLM or a classifier is needed to judge seeds (or set seeds.judge='none')")
 
-        async def judge(seed: Seed) -> None:
+        async def judge_one(seed: Seed) -> None:
             answer = llmcall.check(await llm.achat(judge_request(seed, prompts, config)), parse_score)
             if not answer.ok and len(stats.failures) < 5:
                 stats.failures.append(f"{seed.id}: {answer.error}")
@@ -145,12 +163,12 @@ async def select_seeds(
             if on_scored:
                 on_scored(seed.id, answer.value)
 
-        await asyncio.gather(*(judge(s) for s in todo))
+        await asyncio.gather(*(judge_one(s) for s in todo))
     stats.judged = sum(1 for s in pool if scores.get(s.id) is not None)
     kept: list[tuple[float, int, Seed]] = []
     for order, s in enumerate(pool):
         score = scores.get(s.id)
-        if config.seeds.judge != "none" and score is None:
+        if judge != "none" and score is None:
             stats.judge_failed += 1
             continue
         if score is not None and config.seeds.min_score is not None and score < config.seeds.min_score:

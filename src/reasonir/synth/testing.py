@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from reasonir.llm.testing import LoopbackEndpoint
-from reasonir.llm.types import ChatRequest
+from reasonir.llm.types import ChatRequest, Sampling
 from reasonir.synth.text import DOC_OPEN
 
 _WORDS = ("orbit lattice enzyme tariff voltage glacier theorem protocol isotope ledger membrane catalyst "
@@ -24,7 +24,8 @@ _WORDS = ("orbit lattice enzyme tariff voltage glacier theorem protocol isotope 
 
 
 def _digest(request: ChatRequest) -> int:
-    text = "\n".join(m["content"] for m in request.messages)
+    """Depends on the prompt and the sampling seed, as a sampled answer does."""
+    text = "\n".join(m["content"] for m in request.messages) + f"\x00{request.sampling.seed}"
     return int(hashlib.sha256(text.encode()).hexdigest(), 16)
 
 
@@ -41,18 +42,33 @@ def _long_text(seed: int, n_words: int) -> str:
 
 
 def _document_topic(request: ChatRequest) -> str:
-    """The first line (a title, or the first words) of the document framed in the conversation."""
+    """The first words of the document in the conversation (framed, or after the small style's last "Text:")."""
     for message in request.messages:
-        if message["role"] == "user" and DOC_OPEN in message["content"]:
-            inside = message["content"].split(DOC_OPEN, 1)[1].strip()
+        content = message["content"]
+        if message["role"] != "user":
+            continue
+        if DOC_OPEN in content:
+            inside = content.split(DOC_OPEN, 1)[1].strip()
             return " ".join(inside.splitlines()[0].split()[:6]) if inside else "it"
+        if "Text:" in content:
+            inside = content.rsplit("Text:", 1)[1].strip()
+            return " ".join(inside.split()[:6]) or "it"
     return "it"
+
+
+_PLAIN_TAGS = (("Question:", "hq.query"), ("Message:", "vl.query"), ("Score:", "seeds.judge"),
+               ("short passage", "negatives.written"))
 
 
 def tag_of(request: ChatRequest) -> str:
     """The stage a request belongs to: its tag, or else what its JSON schema asks for."""
     if request.tag:
         return request.tag
+    if request.json_schema is None:  # small style: plain-text prompts, told apart by how they end
+        last = request.messages[-1]["content"].rstrip() if request.messages else ""
+        for marker, tag in _PLAIN_TAGS:
+            if last.endswith(marker) or marker in last[-200:]:
+                return tag
     keys = set((request.json_schema or {}).get("properties", {}))
     for key, tag in (("score", "seeds.judge"), ("domain", "hq.analysis"), ("questions", "hq.query"),
                      ("tasks", "vl.brainstorm"), ("positive", "vl.example"), ("negatives", "negatives.written")):
@@ -62,8 +78,11 @@ def tag_of(request: ChatRequest) -> str:
 
 
 def scripted_answers(request: ChatRequest) -> object:
+    """A plausible answer to any synthesis prompt: JSON for the structured style, plain text for the small one."""
     h = _digest(request)
     tag = tag_of(request)
+    if request.json_schema is None:
+        return _plain_answer(request, tag, h)
     if tag == "seeds.judge":
         return {"score": h % 6}
     if tag == "hq.analysis":
@@ -83,6 +102,20 @@ def scripted_answers(request: ChatRequest) -> object:
         return {"negatives": [f"An unrelated note on {_words(h >> (11 * i), 25)}" for i in
                               range(_items(request, "negatives"))]}
     raise ValueError(f"no scripted answer for tag {tag!r}")
+
+
+def _plain_answer(request: ChatRequest, tag: str, h: int) -> str:
+    topic = _document_topic(request)
+    if tag == "seeds.judge":
+        return f"Score: {h % 6}"
+    if tag == "hq.query":
+        return f"Question: Facing {topic}, how would a {_words(h, 3)} engineer reason about it?"
+    if tag == "vl.query":
+        asked = [int(n) for n in re.findall(r"about (\d+) words", request.messages[-1]["content"])] or [60]
+        return f"My long problem with {topic} goes like this: " + _long_text(h, asked[0])
+    if tag == "negatives.written":
+        return f"An unrelated note on {_words(h >> 11, 30)}"
+    raise ValueError(f"no scripted plain-text answer for tag {tag!r}")
 
 
 class ScriptedEndpoint(LoopbackEndpoint):
@@ -123,7 +156,8 @@ class ScriptedEndpoint(LoopbackEndpoint):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                 fmt = body.get("response_format") or {}
                 schema = (fmt.get("json_schema") or {}).get("schema") or fmt.get("schema")
-                request = ChatRequest(messages=tuple(body.get("messages", ())), json_schema=schema)
+                request = ChatRequest(messages=tuple(body.get("messages", ())), json_schema=schema,
+                                      sampling=Sampling(seed=body.get("seed")))
                 time.sleep(endpoint.latency_s)
                 endpoint.requests += 1
                 answer = scripted_answers(request)

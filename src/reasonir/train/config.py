@@ -2,6 +2,7 @@
 
 Example:
     >>> cfg = TrainConfig(data=[DataSource.parse("hq.jsonl:0.7"), DataSource.parse("vl.jsonl:0.3")], output_dir="out")
+    >>> cfg.resolve(temperature=0.02, learning_rate=2e-5)
     >>> cfg.scale, cfg.effective_negatives_per_query
     (50.0, 63)
 """
@@ -60,7 +61,9 @@ class TrainConfig:
     dev_max_documents: int | None = None  # corpus subset for a quick dev evaluation (judged documents are kept)
     dev_max_queries: int | None = None
 
-    temperature: float = 0.02  # ReasonIR; scale = 1/temperature = 50 on cosine similarity
+    # None: from the base model's entry in models/instructions.json (all-MiniLM-L6-v2: 0.05, i.e. scale 20 as it was
+    # trained; LLM backbones: ReasonIR's 0.02, scale 50); see reasonir.models.get_training_defaults
+    temperature: float | None = None
     batch_size: int = 32  # queries per optimizer step (per device); ReasonIR used far larger batches with GradCache
     negatives_per_query: int = 1  # hard negatives per query (ReasonIR: one LLM-written hard negative per HQ query)
     gradcache_mini_batch: int | None = None  # set: CachedMultipleNegativesRankingLoss at this mini-batch (GradCache)
@@ -72,8 +75,10 @@ class TrainConfig:
     instruction_format: InstructionFormat = "auto"
     default_instruction: str = ""  # for rows without an instruction
 
-    learning_rate: float = 2e-5  # a common contrastive fine-tuning rate for BERT-size encoders (ST examples)
+    learning_rate: float | None = None  # None: the base model's entry (2e-5, sentence-transformers' examples)
     epochs: float = 1.0
+    # None: the base model's entry; with few rows, epochs are raised until training takes this many steps
+    min_steps: int | None = None
     max_steps: int = -1  # > 0 overrides epochs (Hugging Face Trainer semantics)
     warmup_ratio: float = 0.1  # sentence-transformers' training examples
     weight_decay: float = 0.01  # Hugging Face Trainer's AdamW examples
@@ -82,6 +87,14 @@ class TrainConfig:
     gradient_checkpointing: bool = False
     lora_rank: int = 0  # > 0: LoRA adapters (peft) instead of full fine-tuning; LLM backbones
     max_rows: int | None = None  # cap on the mixed training set (after ratios)
+    # Rows with fewer hard negatives than ``negatives_per_query`` train on in-batch negatives alone (a second
+    # dataset sampled in proportion) instead of being dropped.
+    keep_rows_without_negatives: bool = True
+    # Label-free dev signal (issue 9): this share of the synthesized rows is held out, and the positive's recall@10
+    # among every positive and negative text of the data is printed before and after training. 0 switches it off;
+    # fewer than ``holdout_min_rows`` held-out rows switch it off too (too noisy to read).
+    holdout: float = 0.1
+    holdout_min_rows: int = 8
 
     logging_steps: int = 10
     eval_steps: int | None = None  # None: evaluate at the end of each epoch only
@@ -99,8 +112,10 @@ class TrainConfig:
         given = [d.ratio is not None for d in self.data]
         if any(given) and not all(given):
             raise ValueError("give a ratio for every data file or for none (e.g. a.jsonl:0.5 b.jsonl:0.5)")
-        if not 0 < self.temperature:
+        if self.temperature is not None and not 0 < self.temperature:
             raise ValueError("temperature must be positive")
+        if not 0 <= self.holdout < 1:
+            raise ValueError("holdout must be in [0, 1)")
         if self.batch_size < 2:
             raise ValueError("batch_size must be at least 2 for in-batch negatives")
         if self.negatives_per_query < 0:
@@ -108,9 +123,20 @@ class TrainConfig:
         if self.gradcache_mini_batch is not None and self.gradcache_mini_batch < 1:
             raise ValueError("gradcache_mini_batch must be >= 1")
 
+    def resolve(self, temperature: float, learning_rate: float, min_steps: int = 0) -> None:
+        """Fill the settings left to the base model (``None``) with that model's defaults."""
+        if self.temperature is None:
+            self.temperature = temperature
+        if self.learning_rate is None:
+            self.learning_rate = learning_rate
+        if self.min_steps is None:
+            self.min_steps = min_steps
+
     @property
     def scale(self) -> float:
         """Logit scale of the InfoNCE loss: 1 / temperature."""
+        if self.temperature is None:
+            raise ValueError("temperature is unresolved: call resolve() with the base model's defaults first")
         return 1.0 / self.temperature
 
     @property
@@ -129,7 +155,7 @@ class TrainConfig:
             "negatives_per_query": self.negatives_per_query,
             "effective_negatives_per_query": per_query,
             "temperature": self.temperature,
-            "scale": self.scale,
+            "scale": self.scale if self.temperature else None,
             "query_max_length": self.query_max_length,
             "document_max_length": self.document_max_length,
             "gradcache_mini_batch": self.gradcache_mini_batch,
@@ -156,4 +182,7 @@ class TrainResult:
     dev_before: dict[str, float] | None = None
     dev_after: dict[str, float] | None = None
     loss_history: list[tuple[int, float]] = field(default_factory=list)
+    holdout_before: float | None = None  # positive recall@10 of held-out synthesized rows (label-free dev signal)
+    holdout_after: float | None = None
+    holdout_rows: int = 0
     train_seconds: float = 0.0  # wall time of the optimisation loop alone (no loading, no evaluation)

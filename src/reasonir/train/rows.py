@@ -121,3 +121,34 @@ def rows_to_dataset(
         documents = [c for c in dataset.column_names if c != "anchor"]
         dataset = dataset.map(lambda row: {c: format_document(row[c], style) for c in documents})
     return dataset
+
+
+def rows_to_datasets(
+    rows: Sequence[TrainingRow],
+    negatives_per_query: int,
+    style: InstructionFormat,
+    batch_size: int,
+    *,
+    keep_short: bool = True,
+    default_instruction: str = "",
+) -> dict[str, datasets.Dataset]:
+    """Training groups for MultipleNegativesRankingLoss: ``with_hard_negatives`` (anchor, positive, negative_1..n)
+    and, when ``keep_short``, ``in_batch_negatives_only`` (anchor, positive) for rows with fewer hard negatives, so
+    they still train against the batch's other documents instead of being dropped. A group too small to fill one
+    batch joins the other one (its rows lose their negatives) or, with nothing to join, is left out.
+    """
+    short = [r for r in rows if len(r.neg) < negatives_per_query]
+    full = [r for r in rows if len(r.neg) >= negatives_per_query]
+    if negatives_per_query == 0 or not keep_short:
+        short, full = ([], rows) if negatives_per_query == 0 else ([], full)
+    elif 0 < len(full) < batch_size:
+        short, full = short + full, []
+    out: dict[str, datasets.Dataset] = {}
+    if full:
+        out["with_hard_negatives"] = rows_to_dataset(full, negatives_per_query, style,
+                                                     default_instruction=default_instruction)
+    if short and (len(short) >= batch_size or not full):
+        out["in_batch_negatives_only"] = rows_to_dataset(short, 0, style, default_instruction=default_instruction)
+    if not out:
+        raise ValueError(f"no training row has {negatives_per_query} hard negatives; lower --negatives")
+    return out

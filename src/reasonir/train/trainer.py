@@ -20,7 +20,9 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import math
 import os
 import shutil
 import time
@@ -30,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from reasonir.train.card import SUMMARY_FILE, write_card
 from reasonir.train.config import InstructionFormat, TrainConfig, TrainResult
-from reasonir.train.rows import format_document, format_query, load_sources, mix, rows_to_dataset
+from reasonir.train.rows import format_document, format_query, load_sources, mix, rows_to_datasets
 from reasonir.optional import require
 
 if TYPE_CHECKING:
@@ -87,15 +89,39 @@ def _world() -> tuple[int, int]:
     return int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
 
 
+JOB_FILE = "reasonir-job.json"  # in the checkpoints folder: the settings of the run that made them
+
+
+def _job_settings(config: TrainConfig) -> dict:
+    """What must match for a plain rerun to continue a run's checkpoints (not the resume/overwrite switches)."""
+    return {k: v for k, v in config.to_dict().items() if k not in ("resume", "overwrite", "stop_after_steps")}
+
+
 def _check_output_dir(config: TrainConfig) -> Path:
+    """Never train over a folder silently; a rerun of the same command continues its own checkpoints."""
     out = Path(config.output_dir)
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"{out}: exists and is not a folder")
+    job = out / CHECKPOINTS / JOB_FILE
+    if not (config.resume or config.overwrite) and job.is_file() and \
+            json.loads(job.read_text()) == json.loads(json.dumps(_job_settings(config))):
+        config.resume = True  # the same command again: continue where the interrupted run stopped
+    if (out / SUMMARY_FILE).exists() and not (config.resume or config.overwrite):
+        raise FileExistsError(f"{out}: already holds a finished model; pass --overwrite to train it again")
     if out.exists() and any(out.iterdir()) and not (config.resume or config.overwrite):
         raise FileExistsError(
-            f"{out}: folder is not empty; pass --resume to continue its checkpoints or --overwrite to replace it"
+            f"{out}: folder is not empty and was not left by the same command; pass --resume to continue its "
+            "checkpoints or --overwrite to replace it"
         )
     return out
+
+
+def _write_job(out: Path, config: TrainConfig) -> None:
+    from reasonir.data.atomic import atomic_open
+
+    (out / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
+    with atomic_open(out / CHECKPOINTS / JOB_FILE, overwrite=True) as fh:
+        json.dump(_job_settings(config), fh)
 
 
 def load_base_model(config: TrainConfig) -> tuple[SentenceTransformer, bool]:
@@ -172,6 +198,12 @@ def _callbacks(config: TrainConfig, history: list[tuple[int, float]], log: Calla
     return [Record()]
 
 
+def _columns(dataset) -> list[str]:
+    if isinstance(dataset, dict):
+        return list(dict.fromkeys(c for d in dataset.values() for c in d.column_names))
+    return dataset.column_names
+
+
 def _last_checkpoint(folder: Path) -> str | None:
     from transformers.trainer_utils import get_last_checkpoint
 
@@ -208,37 +240,57 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
     checkpoint = _last_checkpoint(out / CHECKPOINTS) if config.resume else None
     if config.overwrite and not config.resume and rank == 0:
         shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)  # a fresh run must not pick up old checkpoints
+    if rank == 0:
+        _write_job(out, config)
     if config.resume and checkpoint is None and (out / SUMMARY_FILE).exists():
         raise FileExistsError(f"{out}: training already finished; nothing to resume (use --overwrite to retrain)")
-    # 3. the configuration that matters
-    summary = config.summary(world)
-    if rank == 0:
-        log("reasonir train: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
-        log("data: " + ", ".join(f"{name} {n} rows" for name, n in mixture.rows_per_source.items())
-            + f" (total {len(mixture.rows)})" + (f"; resuming from {checkpoint}" if checkpoint else ""))
-    # 4. model, dataset, loss, trainer
+    # 3. model, then the settings left to it, then the configuration that matters
     from sentence_transformers import SentenceTransformerTrainer
-    from sentence_transformers.base.sampler import BatchSamplers
+    from sentence_transformers.base.sampler import BatchSamplers, MultiDatasetBatchSamplers
     from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
+
+    from reasonir.models import DEFAULT_ENCODER
+    from reasonir.models.instructions import get_training_defaults
+    from reasonir.train.holdout import positive_recall, split_holdout
 
     with memory_hint(config):
         model, is_llm = load_base_model(config)
+    defaults = get_training_defaults(config.base_model or DEFAULT_ENCODER, is_llm)
+    config.resolve(defaults.temperature, defaults.learning_rate, defaults.min_steps)
     style = resolve_style(config, is_llm)
-    if rank == 0:
-        log(f"model: {'LLM backbone, bidirectional attention' if is_llm else 'sentence-transformers encoder'};"
-            f" instruction format {style}")
+    train_rows, held = split_holdout(mixture.rows, config.holdout, config.holdout_min_rows, config.seed)
     query_prompt = format_query("", config.default_instruction, style)
     document_prompt = format_document("", style)
-    dataset = rows_to_dataset(mixture.rows, config.negatives_per_query, style,
-                              default_instruction=config.default_instruction)
-    if rank == 0 and len(dataset) < len(mixture.rows):
-        log(f"left out {len(mixture.rows) - len(dataset)} rows with fewer than {config.negatives_per_query} "
-            "hard negatives")
-    if len(dataset) < config.batch_size * world:  # drop_last would leave an empty epoch
+    dataset = rows_to_datasets(train_rows, config.negatives_per_query, style, config.batch_size * world,
+                               keep_short=config.keep_rows_without_negatives,
+                               default_instruction=config.default_instruction)
+    usable = sum(len(d) for d in dataset.values())
+    steps_per_epoch = sum(len(d) // (config.batch_size * world) for d in dataset.values())
+    epochs = config.epochs
+    if config.max_steps <= 0 and steps_per_epoch and epochs * steps_per_epoch < (config.min_steps or 0):
+        epochs = math.ceil(config.min_steps / steps_per_epoch)
+    summary = config.summary(world) | {"epochs": epochs}
+    if rank == 0:
+        log("reasonir train: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
+        log("data: " + ", ".join(f"{name} {n} rows" for name, n in mixture.rows_per_source.items())
+            + f" (total {len(mixture.rows)}); "
+            + ", ".join(f"{len(d)} {name.replace('_', ' ')}" for name, d in dataset.items())
+            + (f"; {len(held)} held out for the label-free dev signal" if held else "")
+            + (f"; resuming from {checkpoint}" if checkpoint else ""))
+        log(f"model: {'LLM backbone, bidirectional attention' if is_llm else 'sentence-transformers encoder'};"
+            f" instruction format {style}")
+        if epochs != config.epochs:
+            log(f"few rows: {epochs} epochs so that training takes at least {config.min_steps} steps")
+        if usable < len(train_rows):
+            log(f"left out {len(train_rows) - usable} rows (fewer than {config.negatives_per_query} hard negatives "
+                "in a group too small for a batch)")
+    if steps_per_epoch == 0:  # drop_last would leave an empty epoch
         raise NotEnoughDataError(
-            f"{len(dataset)} usable training rows cannot fill one batch of {config.batch_size * world}; "
+            f"{usable} usable training rows cannot fill one batch of {config.batch_size * world}; "
             "lower --batch-size (or --negatives, if rows were left out for lacking hard negatives) or add rows"
         )
+    if len(dataset) == 1:
+        dataset = next(iter(dataset.values()))
     from reasonir.train.losses import build_loss
 
     loss = build_loss(model, config, distributed=world > 1)
@@ -253,7 +305,7 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
         output_dir=str(out / CHECKPOINTS),
         per_device_train_batch_size=config.batch_size,
         learning_rate=config.learning_rate,
-        num_train_epochs=config.epochs,
+        num_train_epochs=epochs,
         max_steps=config.max_steps,
         warmup_steps=config.warmup_ratio,  # transformers 5 reads a float below 1 as a ratio of all steps
         weight_decay=config.weight_decay,
@@ -261,6 +313,7 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
         bf16=config.bf16,
         **({"gradient_checkpointing": True} if config.gradient_checkpointing else {}),
         batch_sampler=BatchSamplers.NO_DUPLICATES,  # a duplicate text would be its own "negative"
+        multi_dataset_batch_sampler=MultiDatasetBatchSamplers.PROPORTIONAL,  # each batch from one group, all rows used
         dataloader_drop_last=True,  # every step contrasts a full batch
         dataloader_num_workers=config.dataloader_num_workers,
         dataloader_pin_memory=torch.cuda.is_available(),
@@ -280,7 +333,7 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
     history: list[tuple[int, float]] = []
     trainer = SentenceTransformerTrainer(
         model=model, args=args, train_dataset=dataset, loss=loss, evaluator=evaluator,
-        data_collator=_collator(model, config, dataset.column_names),
+        data_collator=_collator(model, config, _columns(dataset)),
         callbacks=_callbacks(config, history, log, rank),
     )
     result = TrainResult(output_dir=out, rows_per_source=mixture.rows_per_source, loss_history=history)
@@ -288,6 +341,11 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
         result.dev_before = _strip(evaluator(model), evaluator.name)
         if rank == 0:
             log(f"dev before training: {_fmt(result.dev_before)}")
+    result.holdout_rows = len(held)
+    if held and rank == 0:
+        result.holdout_before = positive_recall(model, held, mixture.rows, 10, query_prompt, document_prompt)
+        log(f"label-free dev, {len(held)} held-out synthesized rows: positive recall@10 before training "
+            f"{result.holdout_before:.3f}")
     started = time.perf_counter()
     with memory_hint(config):
         output = trainer.train(resume_from_checkpoint=checkpoint)
@@ -307,6 +365,11 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
         result.dev_after = _strip(evaluator(model), evaluator.name)
         if rank == 0:
             log(f"dev after training: {_fmt(result.dev_after)}")
+    if held and rank == 0:
+        result.holdout_after = positive_recall(model, held, mixture.rows, 10, query_prompt, document_prompt)
+        verdict = "helped" if result.holdout_after > result.holdout_before else "did not help"
+        log(f"label-free dev: positive recall@10 {result.holdout_before:.3f} -> {result.holdout_after:.3f} "
+            f"(training {verdict} on held-out synthesized rows)")
     if rank == 0:
         if query_prompt or document_prompt:  # stored so encode_query/encode_document reproduce training
             model.prompts = {"query": query_prompt, "document": document_prompt}
@@ -331,6 +394,8 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
             "dev": str(config.dev_dir) if config.dev_dir else None,
             "dev_before": result.dev_before,
             "dev_after": result.dev_after,
+            "holdout": {"rows": result.holdout_rows, "recall@10_before": result.holdout_before,
+                        "recall@10_after": result.holdout_after},
             "config": config.to_dict(),
         }
         write_card(out, record)

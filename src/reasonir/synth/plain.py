@@ -1,0 +1,50 @@
+"""Reading plain-text answers of the ``small`` prompt style: the question, message or passage a model wrote,
+without the labels, quotes and continuations small models add.
+
+Example:
+    >>> question('Question: "Why does a sealed bottle crack in the freezer?"\\n\\nText: another one')
+    'Why does a sealed bottle crack in the freezer?'
+    >>> question("Sure! Here is a question: How do tides form?")
+    'How do tides form?'
+    >>> passage("Passage: Tides rise twice a day.\\nQuestion: why")
+    'Tides rise twice a day.'
+"""
+from __future__ import annotations
+
+import re
+
+# labels a model repeats from the few-shot pattern; what follows a *new* label is a continuation, not the answer
+_LABEL = re.compile(r"^\s*(?:\*\*)?(?:question|q|message|passage|answer|query|text|score)\s*\d*\s*(?:\*\*)?\s*[:：]\s*",
+                    re.I)
+_NEXT = re.compile(r"\n\s*(?:\*\*)?(?:question|q|text|document|answer|message|passage|note)\s*\d*\s*(?:\*\*)?\s*[:：]",
+                   re.I)
+_PREAMBLE = re.compile(r"^\s*(?:sure|certainly|of course|okay|ok|here(?:'s| is| are))[^:\n]{0,60}:\s*", re.I)
+_QUOTES = "\"'“”‘’`"
+
+
+def _strip(text: str) -> str:
+    text = _PREAMBLE.sub("", text.strip())
+    text = _LABEL.sub("", text)
+    return text.strip().strip(_QUOTES).strip()
+
+
+def passage(text: str | None) -> str:
+    """A free text answer (a message, a passage) cut before the model starts a new labelled section."""
+    if not text:
+        return ""
+    body = _strip(text)
+    cut = _NEXT.search("\n" + body)
+    if cut:
+        body = ("\n" + body)[: cut.start()]
+    return body.strip().strip(_QUOTES).strip()
+
+
+def question(text: str | None) -> str:
+    """The first question (or, failing that, the first line) of a short answer."""
+    body = passage(text)
+    first = next((line.strip() for line in body.splitlines() if line.strip()), "")
+    first = _strip(first)
+    mark = first.find("?")
+    if mark >= 0:
+        first = first[: mark + 1]
+    return first.strip()
