@@ -62,6 +62,7 @@ def main() -> int:
     ap.add_argument("--mmlu", type=int, default=150, help="MMLU questions (seeded sample of the biomedical subjects)")
     ap.add_argument("--scifact", default="all", help="SciFact claims: 'all' labelled validation claims, or a number")
     ap.add_argument("--k", type=int, default=3)
+    ap.add_argument("--doc-chars", type=int, default=RAGConfig.doc_chars, help="per-document cap in characters")
     ap.add_argument("--cot", action="store_true")
     ap.add_argument("--workdir", default=str(ROOT / "benchmarks" / ".rag-work"))
     ap.add_argument("--out", default=str(RESULTS_DIR / "rag.json"))
@@ -80,40 +81,41 @@ def main() -> int:
     claims = claims_set.questions
     if args.scifact != "all":
         claims = sorted(random.Random(0).sample(claims, int(args.scifact)), key=lambda q: q.id)
-    config = RAGConfig(k=args.k, chain_of_thought=args.cot)
+    config = RAGConfig(k=args.k, doc_chars=args.doc_chars, chain_of_thought=args.cot)
     tag = "cot" if args.cot else "direct"
-    results: dict = {}
-    with load_llm(LLMConfig()) as llm:  # the embedded SmolLM2; its response cache makes a rerun cheap
-        for name, questions, datastore, modes in [
-                ("mmlu_biomedical", mmlu, store, ("closed-book", "retrieval")),
-                ("scifact_claims", claims, store, ("closed-book", "retrieval")),
-                ("scifact_claims_random_docs", claims, control, ("retrieval",))]:
-            start = time.perf_counter()
-            report = answer_questions(questions, llm, datastore=datastore,
-                                      config=RAGConfig(**{**config.__dict__, "modes": modes}),
-                                      records=work / f"{name}-{tag}-k{args.k}.jsonl", progress=True)
-            print(f"== {name}\n{report.to_text()}\n", file=sys.stderr)
-            entry = report.as_dict()
-            entry["run"].pop("usage", None)
-            entry["wall_seconds"] = time.perf_counter() - start
-            results[name] = entry
-        usage = llm.usage().as_dict()
+    out = Path(args.out)
+    if args.cot and out == RESULTS_DIR / "rag.json":
+        out = RESULTS_DIR / "rag_cot.json"
     record = {
         "benchmark": "rag", "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": "python benchmarks/bench_rag.py " + " ".join(sys.argv[1:]),
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "loadavg_start": load_start,
-                    "loadavg_end": os.getloadavg()},
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "loadavg_start": load_start},
         "reader": "SmolLM2-135M-Instruct (embedded, greedy)", "chain_of_thought": args.cot, "k": args.k,
+        "doc_chars": args.doc_chars,
         "datastore": "BM25 (bm25s k1=0.9 b=0.4) over the SciFact corpus, 5,183 abstracts (ODC-By 1.0)",
         "mmlu_subset": {"subjects": list(BIOMEDICAL), "n": len(mmlu), "sample_seed": 0},
         "scifact_claims": {"source": "claims_validation.csv (BEIR SciFact test claims)", "n": len(claims),
                            "skipped": claims_set.skipped},
-        "results": results, "llm_usage": usage,
+        "results": {},
     }
-    out = Path(args.out)
-    if args.cot and out == RESULTS_DIR / "rag.json":
-        out = RESULTS_DIR / "rag_cot.json"
-    write_results(out, record)
+    tag = f"{'cot' if args.cot else 'direct'}-k{args.k}-c{args.doc_chars}"
+    with load_llm(LLMConfig()) as llm:  # the embedded SmolLM2; its response cache makes a rerun cheap
+        for name, questions, datastore, modes in [
+                ("scifact_claims", claims, store, ("closed-book", "retrieval")),
+                ("mmlu_biomedical", mmlu, store, ("closed-book", "retrieval")),
+                ("scifact_claims_random_docs", claims, control, ("retrieval",))]:
+            start = time.perf_counter()
+            report = answer_questions(questions, llm, datastore=datastore,
+                                      config=RAGConfig(**{**config.__dict__, "modes": modes}),
+                                      records=work / f"{name}-{tag}.jsonl", progress=True)
+            print(f"== {name}\n{report.to_text()}\n", file=sys.stderr)
+            entry = report.as_dict()
+            entry["run"].pop("usage", None)
+            entry["wall_seconds"] = time.perf_counter() - start
+            record["results"][name] = entry
+            record["machine"]["loadavg_end"] = os.getloadavg()
+            record["llm_usage"] = llm.usage().as_dict()
+            write_results(out, record)  # after each task, so a long run keeps what it measured
     return 0
 
 

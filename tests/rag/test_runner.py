@@ -1,6 +1,7 @@
 """Control flow of answer_questions with scripted readers: prompts, retrieval, records, resume, refusal, failures."""
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -85,6 +86,7 @@ class CrashingLLM(BaseLLM):
 
     async def achat(self, request: ChatRequest) -> ChatResult:
         if self.crash_after is not None and self.answered >= self.crash_after:
+            await asyncio.sleep(0.05)  # the answers before the crash arrive first, as from a real server
             raise RuntimeError("killed")
         self.answered += 1
         if self.unanswered and self.unanswered in request.messages[-1]["content"]:

@@ -84,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
             kwargs["model"] = args.model
         retriever = load_index(args.index, **({} if _is_bm25(args.index) else kwargs))
         datastore = Datastore.from_index(args.index, searcher=_pipeline(retriever, args))
-    config = RAGConfig(k=args.k, doc_chars=args.doc_chars, chain_of_thought=args.cot, modes=modes)  # type: ignore[arg-type]
+    config = RAGConfig(k=args.k, doc_chars=args.doc_chars, chain_of_thought=args.cot,
+                       modes=modes)  # type: ignore[arg-type]
     with llm_from_args(args) as llm:
         report = answer_questions(questions, llm, datastore=datastore, config=config, records=args.records,
                                   prompts=prompts, progress=not args.no_progress and args.output == "text")

@@ -9,7 +9,7 @@ Example:
     >>> rows = [{"mode": m, "question_id": str(i), "subject": "s", "correct": c, "how": "bare", "n_choices": 4,
     ...          "evidence_hit": None} for i in range(4) for m, c in (("closed-book", i < 1), ("retrieval", i < 3))]
     >>> r = summarize(rows)
-    >>> r.modes["closed-book"].accuracy, r.modes["retrieval"].accuracy, r.change.wins, r.change.losses
+    >>> r.modes["closed-book"].accuracy.accuracy, r.modes["retrieval"].accuracy.accuracy, r.change.wins, r.change.losses
     (0.25, 0.75, 2, 0)
 """
 from __future__ import annotations
