@@ -61,6 +61,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mmlu", type=int, default=150, help="MMLU questions (seeded sample of the biomedical subjects)")
     ap.add_argument("--scifact", default="all", help="SciFact claims: 'all' labelled validation claims, or a number")
+    ap.add_argument("--control", type=int, default=None,
+                    help="claims for the random-documents control (default: all the SciFact claims used)")
     ap.add_argument("--k", type=int, default=3)
     ap.add_argument("--doc-chars", type=int, default=RAGConfig.doc_chars, help="per-document cap in characters")
     ap.add_argument("--cot", action="store_true")
@@ -73,7 +75,7 @@ def main() -> int:
     index = build_index(work / "scifact-bm25")
     store = Datastore.from_index(index, searcher=Pipeline(load_index(index)))
     corpus_ids = json.loads((index / "doc_ids.json").read_text())
-    control = Datastore(RandomDocuments(corpus_ids), store.documents, f"random:{index}", batch_lookup=True)
+    control = Datastore(RandomDocuments(corpus_ids), store.lookup, f"random:{index}")
 
     mmlu = [q for q in load_questions(DATA / "mmlu" / "test").questions if q.subject in BIOMEDICAL]
     mmlu = sorted(random.Random(0).sample(mmlu, min(args.mmlu, len(mmlu))), key=lambda q: q.id)
@@ -81,6 +83,9 @@ def main() -> int:
     claims = claims_set.questions
     if args.scifact != "all":
         claims = sorted(random.Random(0).sample(claims, int(args.scifact)), key=lambda q: q.id)
+    control_claims = claims
+    if args.control is not None and args.control < len(claims):  # a prefix of the same seeded sample
+        control_claims = sorted(random.Random(0).sample(claims_set.questions, args.control), key=lambda q: q.id)
     config = RAGConfig(k=args.k, doc_chars=args.doc_chars, chain_of_thought=args.cot)
     tag = "cot" if args.cot else "direct"
     out = Path(args.out)
@@ -95,7 +100,7 @@ def main() -> int:
         "datastore": "BM25 (bm25s k1=0.9 b=0.4) over the SciFact corpus, 5,183 abstracts (ODC-By 1.0)",
         "mmlu_subset": {"subjects": list(BIOMEDICAL), "n": len(mmlu), "sample_seed": 0},
         "scifact_claims": {"source": "claims_validation.csv (BEIR SciFact test claims)", "n": len(claims),
-                           "skipped": claims_set.skipped},
+                           "skipped": claims_set.skipped, "sample_seed": 0, "control_n": len(control_claims)},
         "results": {},
     }
     tag = f"{'cot' if args.cot else 'direct'}-k{args.k}-c{args.doc_chars}"
@@ -103,7 +108,7 @@ def main() -> int:
         for name, questions, datastore, modes in [
                 ("scifact_claims", claims, store, ("closed-book", "retrieval")),
                 ("mmlu_biomedical", mmlu, store, ("closed-book", "retrieval")),
-                ("scifact_claims_random_docs", claims, control, ("retrieval",))]:
+                ("scifact_claims_random_docs", control_claims, control, ("retrieval",))]:
             start = time.perf_counter()
             report = answer_questions(questions, llm, datastore=datastore,
                                       config=RAGConfig(**{**config.__dict__, "modes": modes}),

@@ -23,7 +23,7 @@ QUESTIONS = [Question("q1", "At what temperature does water boil?", ("0 C", "100
 
 
 def store() -> Datastore:
-    return Datastore(Pipeline(BM25Retriever()).index(DOCS), {d.id: d for d in DOCS}.get, "toy")
+    return Datastore.from_documents(Pipeline(BM25Retriever()).index(DOCS), DOCS, "toy")
 
 
 def oracle(request: ChatRequest) -> str:
@@ -119,7 +119,7 @@ def test_unanswered_requests_are_not_recorded_and_are_retried(tmp_path: Path) ->
 
 def test_window_and_cap_limit_the_prompt_and_cot_asks_for_reasoning() -> None:
     long_docs = [Document(f"d{i}", "boil " + "filler words here " * 300, f"T{i}") for i in range(3)]
-    datastore = Datastore(BM25Retriever().index(long_docs), {d.id: d for d in long_docs}.get, "long")
+    datastore = Datastore.from_documents(BM25Retriever().index(long_docs), long_docs, "long")
     llm = ScriptedLLM(lambda r: "Answer: A")
     q = Question("q", "boil?", ("yes", "no"), 0)
     report = answer_questions([q], llm, datastore=datastore, config=RAGConfig(k=3, doc_chars=800,
@@ -147,8 +147,7 @@ class Detailed:
 
 def test_search_detailed_is_used_and_rewrites_recorded(tmp_path: Path) -> None:
     records = tmp_path / "r.jsonl"
-    report = answer_questions(QUESTIONS[:1], ScriptedLLM(oracle), datastore=Datastore(Detailed(), {
-        d.id: d for d in DOCS}.get, "toy"), config=RAGConfig(k=1, modes=("retrieval",)), records=records)
+    report = answer_questions(QUESTIONS[:1], ScriptedLLM(oracle), datastore=Datastore.from_documents(Detailed(), DOCS, "toy"), config=RAGConfig(k=1, modes=("retrieval",)), records=records)
     row = json.loads(records.read_text())
     assert row["rewrite"] == QUESTIONS[0].text + "?" and report.modes["retrieval"].accuracy.correct == 1
 

@@ -12,7 +12,7 @@ Example (a scripted reader that always answers B, a BM25 datastore of two docume
     >>> from reasonir.llm import ScriptedLLM
     >>> from reasonir.retrieve import BM25Retriever
     >>> docs = [Document("d1", "Water boils at 100 C at sea level."), Document("d2", "Ice melts at 0 C.")]
-    >>> store = Datastore(BM25Retriever().index(docs), {d.id: d for d in docs}.get, "toy")
+    >>> store = Datastore.from_documents(BM25Retriever().index(docs), docs, "toy")
     >>> q = Question("q1", "At what temperature does water boil?", ("0 C", "100 C"), 1, evidence_ids=("d1",))
     >>> report = answer_questions([q], ScriptedLLM(lambda r: "Answer: B"), datastore=store,
     ...                           config=RAGConfig(k=1))
@@ -45,7 +45,7 @@ PROMPT_MARGIN_TOKENS = 48  # chat template tokens and estimation slack
 
 @dataclass(frozen=True)
 class RAGConfig:
-    """Settings of one RAG evaluation; every field is part of the records' signature."""
+
 
     k: int = 3  # documents per question (issue 11's default; the reader is small and its window is 2k tokens)
     doc_chars: int = 1500  # per-document cap (~400 tokens): three fit SmolLM2's 2048-token window with the question
@@ -63,31 +63,31 @@ class RAGConfig:
 
 @dataclass
 class Datastore:
-    """What retrieval needs: something with ``search(queries, k)`` (a Retriever or Pipeline) and a document lookup.
+    """What retrieval needs: something with ``search(queries, k)`` (a Retriever or Pipeline) and a way to read the
+    retrieved documents (``lookup(ids) -> {id: Document}``).
 
-    ``Datastore.from_index(DIR)`` opens any index ``reasonir index`` built (its documents are stored beside it).
+    ``Datastore.from_index(DIR)`` opens any index ``reasonir index`` built (its documents are stored beside it);
+    ``Datastore.from_documents(searcher, docs)`` serves documents held in memory.
     """
 
     searcher: Any
-    documents: Callable[[str], Document | None] | Callable[[Sequence[str]], Mapping[str, Document]]
+    lookup: Callable[[Sequence[str]], Mapping[str, Document]]
     name: str = ""
-    batch_lookup: bool = False  # documents takes a list of ids and returns {id: Document}
 
     @classmethod
     def from_index(cls, folder: str | Path, searcher: Any = None, **load_kwargs: Any) -> Datastore:
         from reasonir.retrieve import load_index, lookup_documents
 
         searcher = searcher if searcher is not None else load_index(folder, **load_kwargs)
-        return cls(searcher, lambda ids: lookup_documents(folder, ids), str(folder), batch_lookup=True)
+        return cls(searcher, lambda ids: lookup_documents(folder, ids), str(folder))
 
-    def lookup(self, ids: Sequence[str]) -> dict[str, Document]:
-        if self.batch_lookup:
-            return dict(self.documents(ids))  # type: ignore[arg-type]
-        found = {i: self.documents(i) for i in ids}  # type: ignore[misc]
-        return {i: d for i, d in found.items() if d is not None}
+    @classmethod
+    def from_documents(cls, searcher: Any, documents: Sequence[Document], name: str = "") -> Datastore:
+        by_id = {d.id: d for d in documents}
+        return cls(searcher, lambda ids: {i: by_id[i] for i in ids if i in by_id}, name)
 
 
-def retrieve(searcher: Any, queries: list[Query], k: int) -> tuple[dict[str, list[str]], dict[str, Any]]:
+def retrieve_ids(searcher: Any, queries: list[Query], k: int) -> tuple[dict[str, list[str]], dict[str, Any]]:
     """Top-``k`` ids per query, and what the search reported about itself (rewrites, compute, seconds).
 
     A searcher with ``search_detailed`` (a Pipeline with rewriting/reranking) reports its own stages; otherwise
@@ -155,7 +155,7 @@ def answer_questions(questions: Sequence[Question], llm: Any, *, datastore: Data
         todo = [(m, q) for m in config.modes for q in questions if f"{m}/{q.id}" not in held]
         started = time.perf_counter()
         retrieved, details = _retrieve_for([q for m, q in todo if m == "retrieval"], datastore, config.k)
-        docs = datastore.lookup(sorted({d for ids_ in retrieved.values() for d in ids_})) if datastore else {}
+        docs = dict(datastore.lookup(sorted({d for ids_ in retrieved.values() for d in ids_}))) if datastore else {}
         requests, contexts = [], []
         for mode, q in todo:
             if mode == "retrieval":
@@ -199,7 +199,7 @@ def _retrieve_for(questions: list[Question], datastore: Datastore | None,
                   k: int) -> tuple[dict[str, list[str]], dict[str, Any]]:
     if not questions or datastore is None:
         return {}, {}
-    return retrieve(datastore.searcher, [Query(q.id, q.retrieval_text) for q in questions], k)
+    return retrieve_ids(datastore.searcher, [Query(q.id, q.retrieval_text) for q in questions], k)
 
 
 def _record(mode: str, q: Question, result: Any, block: Any, retrieved: list[str] | None,
@@ -240,15 +240,6 @@ def _held_records(path: Path, sig: str) -> dict[str, dict[str, Any]]:
 
 
 def _progress(total: int, show: bool) -> Any:
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # progress bars are a nicety
-        show = False
-    if not show:
-        class _Quiet:
-            def update(self, n: int) -> None: ...
+    from tqdm.auto import tqdm
 
-            def close(self) -> None: ...
-
-        return _Quiet()
-    return tqdm(total=total, desc="rag", unit="answer")
+    return tqdm(total=total, desc="rag", unit="answer", disable=not show)
