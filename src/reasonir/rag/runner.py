@@ -79,7 +79,7 @@ class Datastore:
         from reasonir.retrieve import load_index, lookup_documents
 
         searcher = searcher if searcher is not None else load_index(folder, **load_kwargs)
-        return cls(searcher, lambda ids: lookup_documents(folder, ids), str(folder))
+        return cls(searcher, lambda ids: lookup_documents(folder, ids), str(Path(folder).resolve()))
 
     @classmethod
     def from_documents(cls, searcher: Any, documents: Sequence[Document], name: str = "") -> Datastore:
