@@ -34,7 +34,7 @@ from _common import RESULTS_DIR, write_results  # benchmarks/ is the script's fo
 
 from reasonir.data.beir import load_beir
 from reasonir.llm import load_llm
-from reasonir.rag import Datastore, RAGConfig, answer_questions, load_questions
+from reasonir.rag import Datastore, RAGConfig, answer_questions, load_questions, mcnemar_exact, paired_bootstrap
 from reasonir.retrieve import Pipeline, load_index, make_retriever
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +54,22 @@ class RandomDocuments:
             self.ids, k))} for q in queries}
 
 
+def retrieved_vs_random(retrieved: Path, random_docs: Path, ids: set[str]) -> dict:
+    """Paired accuracy on the control claims: BM25's documents against random ones (both in the prompt)."""
+    def correct(path: Path) -> dict[str, bool]:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        return {r["question_id"]: bool(r["correct"]) for r in rows if r["mode"] == "retrieval"}
+
+    a, b = correct(retrieved), correct(random_docs)
+    both = sorted(ids & set(a) & set(b))
+    diffs = [int(a[q]) - int(b[q]) for q in both]
+    wins, losses = diffs.count(1), diffs.count(-1)
+    return {"n": len(both), "accuracy_retrieved": sum(a[q] for q in both) / len(both) if both else None,
+            "accuracy_random": sum(b[q] for q in both) / len(both) if both else None,
+            "delta": sum(diffs) / len(both) if both else None, "ci95": paired_bootstrap(diffs),
+            "wins": wins, "losses": losses, "p_value": mcnemar_exact(wins, losses)}
+
+
 def build_index(folder: Path) -> Path:
     if not (folder / "reasonir-index.json").exists():
         dataset = load_beir(DATA / "scifact", split="test")
@@ -67,7 +83,7 @@ def main() -> int:
     ap.add_argument("--scifact", default="30",
                     help="SciFact claims: a number, or 'all' (the 188 labelled validation claims)")
     ap.add_argument("--control", type=int, default=20,
-                    help="claims for the random-documents control, a subset of the SciFact sample")
+                    help="claims for the random-documents control (a subset of the SciFact sample)")
     ap.add_argument("--k", type=int, default=3)
     ap.add_argument("--doc-chars", type=int, default=500,
                     help="per-document cap in characters (500, below the library's 1500, to keep prompts short on CPU)")
@@ -88,10 +104,9 @@ def main() -> int:
     claims_set = load_questions(DATA / "scifact" / "original_csv" / "scifact_csv.zip")
     claims = claims_set.questions
     if args.scifact != "all":
-        claims = sorted(random.Random(0).sample(claims, int(args.scifact)), key=lambda q: q.id)
-    control_claims = claims
-    if args.control is not None and args.control < len(claims):  # a prefix of the same seeded sample
-        control_claims = sorted(random.Random(0).sample(claims_set.questions, args.control), key=lambda q: q.id)
+        claims = random.Random(0).sample(claims, int(args.scifact))  # in draw order: the control takes a prefix
+    control_claims = sorted(claims[: args.control], key=lambda q: q.id)
+    claims = sorted(claims, key=lambda q: q.id)
     config = RAGConfig(k=args.k, doc_chars=args.doc_chars, chain_of_thought=args.cot)
     tag = "cot" if args.cot else "direct"
     out = Path(args.out)
@@ -128,6 +143,10 @@ def main() -> int:
             record["machine"]["loadavg_end"] = os.getloadavg()
             record["llm_usage"] = llm.usage().as_dict()
             write_results(out, record)  # after each task, so a long run keeps what it measured
+    record["retrieved_vs_random_docs"] = retrieved_vs_random(
+        work / f"scifact_claims-{tag}.jsonl", work / f"scifact_claims_random_docs-{tag}.jsonl",
+        {q.id for q in control_claims})
+    write_results(out, record)
     return 0
 
 
