@@ -9,7 +9,7 @@ helping, and even there most questions have nothing relevant in it.
 Control: the same questions with ``k`` *random* SciFact abstracts instead of retrieved ones (SciFact only), which
 separates "the reader saw relevant evidence" from "the prompt got longer".
 
-    .venv/bin/python benchmarks/bench_rag.py [--mmlu 30] [--scifact 30] [--control 20] [--k 3] [--doc-chars 500]
+    .venv/bin/python benchmarks/bench_rag.py [--mmlu 30] [--scifact 60] [--control 40] [--k 3] [--doc-chars 500]
 
 The defaults are small because a retrieval-augmented answer costs SmolLM2 15-60 s on 2 shared cores (the prompt
 holds ~600 tokens); ``--mmlu 150 --scifact all --control 188`` is the fuller run for a free machine or a GPU endpoint
@@ -80,9 +80,9 @@ def build_index(folder: Path) -> Path:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mmlu", type=int, default=30, help="MMLU questions (seeded sample of the biomedical subjects)")
-    ap.add_argument("--scifact", default="30",
+    ap.add_argument("--scifact", default="60",
                     help="SciFact claims: a number, or 'all' (the 188 labelled validation claims)")
-    ap.add_argument("--control", type=int, default=20,
+    ap.add_argument("--control", type=int, default=40,
                     help="claims for the random-documents control (a subset of the SciFact sample)")
     ap.add_argument("--k", type=int, default=3)
     ap.add_argument("--doc-chars", type=int, default=500,
