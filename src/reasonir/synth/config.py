@@ -37,7 +37,8 @@ class HQConfig:
     # Promptagator (Dai et al., 2022) samples about 8 queries per document and keeps those passing a round-trip
     # check; InPars (Bonifacio et al., 2022) over-generates and keeps the best share. We sample ``candidates``
     # questions per seed in independent calls and keep the best ``queries_per_seed`` that pass every filter.
-    candidates: int = 4
+    # 8 as Promptagator; the prompt prefix is shared, so a candidate costs its ~30 generated tokens
+    candidates: int = 8
     queries_per_seed: int = 1
     max_seeds: int | None = None  # HQ from the first this many seeds only (None: every seed)
     instruction: str = "Given a question that needs reasoning, retrieve documents that help answer it."
