@@ -1,0 +1,66 @@
+"""Real indexes of the bundled SciFact sample (600 abstracts), built once per test session, and a real server.
+
+The dense index encodes the sample with the real all-MiniLM-L6-v2 (its embedding cache lives in the session's
+temporary folder, so tests never touch the user's cache).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "scifact-sample"
+
+
+def sample_queries(n: int | None = None) -> list[str]:
+    with open(SAMPLE / "queries.jsonl", encoding="utf-8") as fh:
+        texts = [json.loads(line)["text"] for line in fh]
+    return texts[:n]
+
+
+@pytest.fixture(scope="session")
+def indexes(tmp_path_factory) -> dict[str, Path]:
+    """{"bm25": folder, "dense": folder} over the sample corpus, saved the way `reasonir index` saves them."""
+    from reasonir.data import load_corpus
+    from reasonir.retrieve import make_retriever
+
+    root = tmp_path_factory.mktemp("indexes")
+    docs = load_corpus(SAMPLE)
+    out = {}
+    for kind in ("bm25", "dense"):
+        options = {} if kind == "bm25" else {"cache_dir": root / "embeddings", "show_progress": False}
+        make_retriever(kind, **options).index(docs).save(root / kind)
+        out[kind] = root / kind
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_server(app, port: int | None = None):
+    """A real uvicorn server on loopback in a background thread; yields its base URL."""
+    import uvicorn
+
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
