@@ -17,10 +17,11 @@ import pytest
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "scifact-sample"
 
 
-def sample_queries(n: int | None = None) -> list[str]:
+@pytest.fixture(scope="session")
+def queries() -> list[str]:
+    """The sample's claims, in file order."""
     with open(SAMPLE / "queries.jsonl", encoding="utf-8") as fh:
-        texts = [json.loads(line)["text"] for line in fh]
-    return texts[:n]
+        return [json.loads(line)["text"] for line in fh]
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +38,18 @@ def indexes(tmp_path_factory) -> dict[str, Path]:
         make_retriever(kind, **options).index(docs).save(root / kind)
         out[kind] = root / kind
     return out
+
+
+@pytest.fixture(scope="session")
+def server():
+    """``server(app)``: a context manager running ``app`` under a real uvicorn on loopback; yields its URL."""
+    return running_server
+
+
+@pytest.fixture(scope="session")
+def port():
+    """``port()``: a free loopback port."""
+    return free_port
 
 
 def free_port() -> int:

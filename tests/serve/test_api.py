@@ -9,7 +9,6 @@ import pytest
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient
 
-from conftest import sample_queries
 from reasonir.serve import SearchService, ServeConfig, create_app
 
 KEY = "s3cret-key"
@@ -41,9 +40,9 @@ def error_of(response, status: int) -> dict:
 
 
 @pytest.mark.parametrize("kind", ["bm25", "dense"])
-def test_search_returns_ranked_hits_with_titles_snippets_scores_and_timings(services, kind):
+def test_search_returns_ranked_hits_with_titles_snippets_scores_and_timings(services, kind, queries):
     with TestClient(create_app(services[kind])) as c:
-        r = c.post("/search", json={"query": sample_queries(1)[0], "k": 5})
+        r = c.post("/search", json={"query": queries[0], "k": 5})
     assert r.status_code == 200, r.text
     body = r.json()
     hits = body["results"]
@@ -142,12 +141,12 @@ def test_page_openapi_and_health(client):
     assert client.get("/health").json()["limits"]["max_k"] == 50
 
 
-def test_concurrent_queries_are_batched_and_get_their_own_results(services):
+def test_concurrent_queries_are_batched_and_get_their_own_results(services, queries):
     """Queued queries share one encoder call, and each gets what it would have got alone."""
     import httpx
 
     app = create_app(services["dense"])
-    queries = sample_queries(12)
+    queries = queries[:12]
 
     async def ask_all():
         transport = httpx.ASGITransport(app=app)

@@ -8,7 +8,6 @@ import pytest
 pytest.importorskip("fastapi")
 import httpx
 
-from conftest import running_server, sample_queries
 from reasonir.serve import SearchService, create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -26,11 +25,11 @@ def browser_or_skip():
     return sync_playwright
 
 
-def test_typing_a_query_shows_the_results_the_api_returns(indexes, tmp_path):
+def test_typing_a_query_shows_the_results_the_api_returns(indexes, tmp_path, queries, server):
     sync_playwright = browser_or_skip()
-    query = sample_queries(2)[1]
+    query = queries[1]
     app = create_app(SearchService.from_index(indexes["dense"]))
-    with running_server(app) as base:
+    with server(app) as base:
         expected = httpx.post(f"{base}/search", json={"query": query, "k": 5}).json()["results"]
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

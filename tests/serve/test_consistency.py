@@ -13,7 +13,6 @@ import pytest
 pytest.importorskip("uvicorn")
 import httpx
 
-from conftest import free_port, sample_queries
 from reasonir.cli import main
 from reasonir.data import Query
 from reasonir.evaluate.runs import ranked
@@ -24,8 +23,7 @@ K = 10
 RUN_CLI = "import sys; from reasonir.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
-def serve(index: Path, *args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
-    port = free_port()
+def serve(index: Path, port: int, *args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
     environment = {**os.environ, "PYTHONPATH": str(SRC), **(env or {})}
     proc = subprocess.Popen([sys.executable, "-c", RUN_CLI, "serve", str(index), "--port", str(port),
                              "--log-level", "warning", *args], env=environment,
@@ -45,10 +43,10 @@ def serve(index: Path, *args: str, env: dict | None = None) -> tuple[subprocess.
 
 
 @pytest.mark.parametrize("kind", ["bm25", "dense"])
-def test_cli_python_api_and_server_return_the_same_results(indexes, kind, capsys):
-    queries = sample_queries(3)
+def test_cli_python_api_and_server_return_the_same_results(indexes, kind, capsys, queries, port):
+    queries = queries[:3]
     retriever = load_index(indexes[kind], **({} if kind == "bm25" else {"show_progress": False}))
-    proc, base = serve(indexes[kind])
+    proc, base = serve(indexes[kind], port())
     try:
         for text in queries:
             api = ranked(retriever.search([Query("q", text)], k=K)["q"])
@@ -77,8 +75,8 @@ def test_serve_names_a_folder_that_is_not_an_index(tmp_path, capsys):
     assert "not a reasonir index" in capsys.readouterr().err
 
 
-def test_serve_with_a_key_from_the_environment_on_two_workers(indexes):
-    proc, base = serve(indexes["bm25"], "--workers", "2", env={"REASONIR_API_KEY": "k3y"})
+def test_serve_with_a_key_from_the_environment_on_two_workers(indexes, port):
+    proc, base = serve(indexes["bm25"], port(), "--workers", "2", env={"REASONIR_API_KEY": "k3y"})
     try:
         assert httpx.post(f"{base}/search", json={"query": "cancer"}).status_code == 401
         ok = httpx.post(f"{base}/search", json={"query": "cancer", "k": 3}, headers={"X-API-Key": "k3y"})

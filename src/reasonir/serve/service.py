@@ -11,6 +11,7 @@ Example:
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -171,7 +172,8 @@ class SearchService:
 
     async def search(self, query: str, k: int = 10, *, rewrite: bool = False, rerank: Rerank = "none") -> SearchResult:
         start = time.perf_counter()
-        self._pipeline_for(rewrite, rerank)  # fail fast (501) before queueing
+        if (rewrite, rerank) not in self._pipelines:  # built once, off the loop: it may start an LLM
+            await asyncio.to_thread(self._pipeline_for, rewrite, rerank)  # and fails fast (501) before queueing
         done = await self.batcher.submit((k, rewrite, rerank), query)
         outcome = done.value
         hits = []
