@@ -27,17 +27,18 @@ def browser_or_skip():
 
 def test_typing_a_query_shows_the_results_the_api_returns(indexes, tmp_path, queries, server):
     sync_playwright = browser_or_skip()
-    query = queries[1]
+    query = queries[1]  # its evidence abstract is among the dense index's documents
     app = create_app(SearchService.from_index(indexes["dense"]))
     with server(app) as base:
         expected = httpx.post(f"{base}/search", json={"query": query, "k": 5}).json()["results"]
+        documents = httpx.get(f"{base}/health").json()["documents"]
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page(viewport={"width": 1100, "height": 900})
                 page.goto(base)
                 page.wait_for_function("document.getElementById('index-info').textContent.includes('documents')")
-                assert page.inner_text("#index-info") == "600 documents · dense index"
+                assert page.inner_text("#index-info") == f"{documents} documents · dense index"
                 page.fill("#k", "5")
                 page.fill("#query", query)
                 page.press("#query", "Enter")
@@ -52,6 +53,9 @@ def test_typing_a_query_shows_the_results_the_api_returns(indexes, tmp_path, que
                 page.click("#search-button")
                 page.wait_for_selector("#error:not([hidden])")
                 error = page.inner_text("#error")
+
+                page.goto(f"{base}/docs")  # the OpenAPI page renders from bundled assets, offline
+                page.wait_for_selector("#operations-default-search_search_post", timeout=30_000)
             finally:
                 browser.close()
     assert ids == [h["id"] for h in expected]

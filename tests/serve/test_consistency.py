@@ -44,7 +44,7 @@ def serve(index: Path, port: int, *args: str, env: dict | None = None) -> tuple[
 
 @pytest.mark.parametrize("kind", ["bm25", "dense"])
 def test_cli_python_api_and_server_return_the_same_results(indexes, kind, capsys, queries, port):
-    queries = queries[:3]
+    queries = queries[:2]
     retriever = load_index(indexes[kind], **({} if kind == "bm25" else {"show_progress": False}))
     proc, base = serve(indexes[kind], port())
     try:

@@ -22,6 +22,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -124,7 +125,8 @@ def create_app(service: SearchService, config: ServeConfig | None = None) -> Fas
         yield
         await service.aclose()
 
-    app = FastAPI(title="reasonir", summary="Search (and answer from) a reasonir index.",
+    # FastAPIOffline: /docs and /redoc from bundled assets, not a CDN (reasonir runs offline)
+    app = FastAPIOffline(title="reasonir", summary="Search (and answer from) a reasonir index.",
                   version=_version(), lifespan=lifespan,
                   responses={code: {"model": ErrorResponse} for code in (400, 401, 413, 422, 501)})
     _install_errors(app)
