@@ -25,19 +25,33 @@ def queries() -> list[str]:
         return [json.loads(line)["text"] for line in fh]
 
 
+class _Indexes(dict):
+    """Builds each kind on first use, so a test session that only needs BM25 never loads the encoder."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+
+    def __missing__(self, kind: str) -> Path:
+        from reasonir.data import load_corpus
+        from reasonir.retrieve import make_retriever
+
+        docs = load_corpus(SAMPLE)
+        if kind == "bm25":
+            make_retriever("bm25").index(docs).save(self.root / kind)
+        elif kind == "dense":  # the first DENSE_DOCS abstracts: all 600 take about a minute to encode on 2 cores
+            retriever = make_retriever("dense", cache_dir=self.root / "embeddings", show_progress=False)
+            retriever.index(docs[:DENSE_DOCS]).save(self.root / kind)
+        else:
+            raise KeyError(kind)
+        self[kind] = self.root / kind
+        return self[kind]
+
+
 @pytest.fixture(scope="session")
 def indexes(tmp_path_factory) -> dict[str, Path]:
     """{"bm25": folder, "dense": folder} over the sample corpus, saved the way `reasonir index` saves them."""
-    from reasonir.data import load_corpus
-    from reasonir.retrieve import make_retriever
-
-    root = tmp_path_factory.mktemp("indexes")
-    docs = load_corpus(SAMPLE)
-    make_retriever("bm25").index(docs).save(root / "bm25")
-    # The dense index takes the first DENSE_DOCS abstracts: encoding all 600 takes about a minute on 2 cores
-    dense = make_retriever("dense", cache_dir=root / "embeddings", show_progress=False)
-    dense.index(docs[:DENSE_DOCS]).save(root / "dense")
-    return {"bm25": root / "bm25", "dense": root / "dense"}
+    return _Indexes(tmp_path_factory.mktemp("indexes"))
 
 
 @pytest.fixture(scope="session")

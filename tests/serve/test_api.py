@@ -17,7 +17,13 @@ KEY = "s3cret-key"
 @pytest.fixture(scope="module")
 def services(indexes):
     config = ServeConfig(max_k=50, max_query_chars=500, max_body_bytes=2048)
-    return {kind: SearchService.from_index(folder, config=config) for kind, folder in indexes.items()}
+
+    class Services(dict):  # loaded on first use, like the indexes
+        def __missing__(self, kind):
+            self[kind] = SearchService.from_index(indexes[kind], config=config)
+            return self[kind]
+
+    return Services()
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +168,32 @@ def test_concurrent_queries_are_batched_and_get_their_own_results(services, quer
         assert t["query"] == q
         assert [h["id"] for h in t["results"]] == [h["id"] for h in a["results"]]
         assert [h["score"] for h in t["results"]] == pytest.approx([h["score"] for h in a["results"]], abs=1e-5)
+
+
+def test_a_pipeline_with_search_detailed_reports_rewrites_compute_and_stage_timings(indexes, monkeypatch):
+    """The wiring the merged pipeline relies on, with a stand-in that rewrites by appending a word."""
+    from types import SimpleNamespace
+
+    from reasonir.data import Query
+    from reasonir.serve import service as service_module
+
+    class Appending:
+        def __init__(self, retriever):
+            self.retriever = retriever
+
+        def search_detailed(self, queries, k=1000):
+            rewritten = [Query(q.id, q.text + " vitamin") for q in queries]
+            return SimpleNamespace(run=self.retriever.search(rewritten, k=k),
+                                   rewrites={q.id: q.text for q in rewritten},
+                                   compute={q.id: {"rewrite": {"prompt_tokens": 7, "completion_tokens": 1,
+                                                               "encoded_tokens": 0, "flops": 1.5e9}} for q in queries},
+                                   seconds={"rewrite": 0.25, "retrieve": 0.5})
+
+    monkeypatch.setattr(service_module, "_pipeline", lambda retriever, **_: Appending(retriever))
+    with TestClient(create_app(SearchService.from_index(indexes["bm25"]))) as c:
+        body = c.post("/search", json={"query": "bone density", "k": 3, "rewrite": True}).json()
+    assert body["rewritten_query"] == "bone density vitamin"
+    assert body["compute"] == {"rewrite": {"prompt_tokens": 7, "completion_tokens": 1, "encoded_tokens": 0,
+                                           "flops": 1.5e9}}
+    assert body["timings_ms"]["stage_rewrite"] == 250.0 and body["timings_ms"]["stage_retrieve"] == 500.0
+    assert len(body["results"]) == 3
