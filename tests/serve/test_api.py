@@ -141,7 +141,10 @@ def test_page_openapi_and_health(client):
     page = client.get("/")
     assert page.status_code == 200 and 'id="query"' in page.text
     assert client.get("/static/app.js").headers["content-type"].startswith("text/javascript")
-    assert error_of(client.get("/static/../config.py"), 404)["status"] == 404
+    for escape in ("/static/%2e%2e/config.py", "/static-offline-docs/%2e%2e/__init__.py",
+                   "/static-offline-docs/..%2f__init__.py"):  # no request reaches a file outside the bundled ones
+        assert error_of(client.get(escape), 404)["message"] == "Not Found"
+    assert client.get("/static-offline-docs/swagger-ui.css").status_code == 200  # /docs works offline
     spec = client.get("/openapi.json").json()
     assert {"/search", "/rag", "/health", "/metrics"} <= set(spec["paths"])
     assert client.get("/health").json()["limits"]["max_k"] == 50
