@@ -200,3 +200,20 @@ def test_a_pipeline_with_search_detailed_reports_rewrites_compute_and_stage_timi
                                            "flops": 1.5e9}}
     assert body["timings_ms"]["stage_rewrite"] == 250.0 and body["timings_ms"]["stage_retrieve"] == 500.0
     assert len(body["results"]) == 3
+
+
+@pytest.mark.timeout(60)
+def test_the_llm_starts_once_when_a_pipeline_first_needs_it(indexes, monkeypatch):
+    from reasonir.retrieve import Pipeline
+    from reasonir.serve import service as service_module
+
+    started = []
+    monkeypatch.setattr(service_module, "_pipeline", lambda retriever, *, rewrite, rerank, llm:
+                        Pipeline(retriever) if not rewrite else (llm(), Pipeline(retriever))[1])
+    service = SearchService.from_index(indexes["bm25"], llm_factory=lambda: started.append(1) or object())
+    with TestClient(create_app(service)) as c:
+        assert c.post("/search", json={"query": "cancer", "k": 2}).status_code == 200
+        assert started == []  # no stage needed an LLM
+        for _ in range(2):
+            assert c.post("/search", json={"query": "cancer", "k": 2, "rewrite": True}).status_code == 200
+    assert started == [1]

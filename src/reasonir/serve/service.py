@@ -126,10 +126,10 @@ class SearchService:
                  llm_factory: Callable[[], Any] | None = None) -> None:
         self.retriever, self.documents, self.kind, self.index_dir = retriever, documents, kind, index_dir
         self.config = config or ServeConfig()
-        self._llm_factory, self._llm, self._lock = llm_factory, None, threading.Lock()
+        self._llm_factory, self._llm = llm_factory, None
+        self._lock = threading.RLock()  # building a pipeline may start the LLM under the same lock
         self._pipelines: dict[tuple[bool, str], Any] = {}
         self.batcher: MicroBatcher[str, _Outcome] = MicroBatcher(self._run_batch, max_batch=self.config.max_batch)
-        self.started = time.time()
 
     @classmethod
     def from_index(cls, folder: str | Path, *, model: str | None = None, config: ServeConfig | None = None,
