@@ -127,8 +127,8 @@ def create_app(service: SearchService, config: ServeConfig | None = None) -> Fas
 
     # FastAPIOffline: /docs and /redoc from bundled assets, not a CDN (reasonir runs offline)
     app = FastAPIOffline(title="reasonir", summary="Search (and answer from) a reasonir index.",
-                  version=_version(), lifespan=lifespan,
-                  responses={code: {"model": ErrorResponse} for code in (400, 401, 413, 422, 501)})
+                         version=_version(), lifespan=lifespan,
+                         responses={code: {"model": ErrorResponse} for code in (400, 401, 413, 422, 501)})
     _install_errors(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # added last: outermost, so it sees 413s too
