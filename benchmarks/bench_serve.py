@@ -189,6 +189,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch/FAISS threads, the same for the server and the direct calls (default 1: on a "
+                             "shared 2-core machine 2 threads were several times slower)")
     parser.add_argument("--index", type=Path, default=None,
                         help="a dense index to use instead of building SciFact's (for a quick trial run)")
     args = parser.parse_args()
@@ -199,11 +202,15 @@ def main() -> None:
     index_info = {"built": False} if args.index else build_index(folder)
     queries = load_queries()
     phases: dict[str, dict] = {}
-    with Server(folder, free_port()) as server:
+    threads = ("--threads", str(args.threads))
+    with Server(folder, free_port(), *threads) as server:
         phases["server_batched"] = asyncio.run(load(server.base, queries, args.clients, args.seconds, args.k))
         phases["server_one_client"] = asyncio.run(load(server.base, queries, 1, args.seconds / 2, args.k))
-    with Server(folder, free_port(), "--max-batch", "1") as server:
+    with Server(folder, free_port(), "--max-batch", "1", *threads) as server:
         phases["server_unbatched"] = asyncio.run(load(server.base, queries, args.clients, args.seconds, args.k))
+    from reasonir.serve.service import set_threads
+
+    set_threads(args.threads)
     phases["direct_one_per_call"] = direct(folder, queries, 1, args.seconds / 2, args.k)
     phases["direct_50_per_call"] = direct(folder, queries, 50, args.seconds / 2, args.k)
     one = phases["server_one_client"]["latency_ms"]["mean"] / phases["direct_one_per_call"]["latency_ms"]["mean"]
@@ -211,7 +218,8 @@ def main() -> None:
     batched = phases["server_batched"]
     record = {
         "benchmark": "serve",
-        "command": f"python benchmarks/bench_serve.py --clients {args.clients} --seconds {args.seconds:g} --k {args.k}",
+        "command": f"python benchmarks/bench_serve.py --clients {args.clients} --seconds {args.seconds:g} --k {args.k} "
+                   f"--threads {args.threads}",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "loadavg_at_start": [round(x, 2) for x in load_start],

@@ -68,6 +68,8 @@ def test_a_key_allows_any_host_and_bad_settings_are_refused():
     check_bind("127.0.0.1", api_key=None)
     with pytest.raises(ServeConfigError, match="max_k must be at least 1"):
         ServeConfig(max_k=0)
+    with pytest.raises(ServeConfigError, match="threads must be at least 1"):
+        ServeConfig(threads=0)
     with pytest.raises(ServeConfigError, match="API key is empty"):
         ServeConfig(api_key=" ")
 

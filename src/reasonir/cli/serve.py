@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"largest request body (default: {d.max_body_bytes})")
     p.add_argument("--max-batch", type=int, default=d.max_batch,
                    help=f"most queries searched together; 1 turns micro-batching off (default: {d.max_batch})")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch/FAISS threads per worker (default: all cores; 1 is faster on a machine busy with other work)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     add_llm_arguments(p)  # for rewriting and LLM reranking, started on the first request that needs it
     p.set_defaults(func=run)
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     api_key = os.environ.get(API_KEY_ENV) or None
     limits = {"max_k": args.max_k, "max_query_chars": args.max_query_chars, "max_body_bytes": args.max_body_bytes,
-              "max_batch": args.max_batch}
+              "max_batch": args.max_batch, "threads": args.threads}
     ServeConfig(host=args.host, port=args.port, workers=args.workers, api_key=api_key, **limits)  # checks values
     check_bind(args.host, api_key)
     read_manifest(args.index)  # a wrong folder fails here (exit 2), not in a worker

@@ -39,10 +39,11 @@ class ServeConfig:
     max_body_bytes: int = 65536  # a query at the limit, UTF-8 encoded, plus the JSON around it, with room to spare
     max_batch: int = 64  # queries encoded together, DenseRetriever's batch size (MODELS.md: measured on 2 cores)
     snippet_chars: int = 300  # about three lines of the web page
+    threads: int | None = None  # torch and FAISS threads per process; None keeps the libraries' default (all cores)
 
     def __post_init__(self) -> None:
-        for name in ("workers", "max_k", "max_query_chars", "max_body_bytes", "max_batch", "snippet_chars"):
-            if getattr(self, name) < 1:
+        for name in ("workers", "max_k", "max_query_chars", "max_body_bytes", "max_batch", "snippet_chars", "threads"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ServeConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.api_key is not None and not self.api_key.strip():
             raise ServeConfigError(f"the API key is empty; unset {API_KEY_ENV} or give it a value")

@@ -118,6 +118,21 @@ def read_documents(folder: str | Path) -> dict[str, Document]:
     return docs
 
 
+def set_threads(n: int) -> None:
+    """Threads for encoding (torch) and vector search (FAISS). On a machine busy with other work, 1 thread can be
+    many times faster than 2: idle OpenMP threads spin waiting for cores that other processes hold."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        torch.set_num_threads(n)
+    if importlib.util.find_spec("faiss") is not None:
+        import faiss
+
+        faiss.omp_set_num_threads(n)
+
+
 class SearchService:
     """A loaded retriever with its documents, searched in micro-batches on one worker thread."""
 
@@ -138,6 +153,8 @@ class SearchService:
         from reasonir.retrieve.store import load_index, read_manifest
 
         kind = read_manifest(folder)["kind"]
+        if config is not None and config.threads is not None:
+            set_threads(config.threads)
         kwargs: dict[str, Any] = {"show_progress": False} if kind != "bm25" else {}
         if model:
             kwargs["model"] = model
