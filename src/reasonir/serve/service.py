@@ -1,0 +1,211 @@
+"""What the server serves, without HTTP: an index loaded once, its documents, and batched searches over it.
+
+``SearchService`` is also a Python API of its own: ``await service.search("query", k=10)`` returns what
+``/search`` returns, so the HTTP layer only parses, checks and serialises.
+
+Example:
+    >>> import asyncio
+    >>> service = SearchService.from_index("examples/scifact-index")  # doctest: +SKIP
+    >>> asyncio.run(service.search("vitamin D and bone density", k=3)).hits[0].id  # doctest: +SKIP
+    '...'
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from reasonir.data.records import Document, Query
+from reasonir.serve.batching import MicroBatcher
+from reasonir.serve.config import ServeConfig
+
+Rerank = Literal["none", "llm", "cross-encoder"]
+
+
+class FeatureUnavailable(RuntimeError):
+    """A request asks for something this build cannot do (HTTP 501)."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    rank: int
+    id: str
+    score: float
+    title: str
+    snippet: str
+
+
+@dataclass
+class SearchResult:
+    query: str
+    k: int
+    hits: list[Hit]
+    rewritten_query: str | None = None
+    compute: dict[str, dict] = field(default_factory=dict)  # stage -> {prompt_tokens, ..., flops}, when known
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """One query's part of a batch: its ranked hits and what the pipeline reported about it."""
+
+    ranked: list[tuple[str, float]]
+    rewritten: str | None
+    compute: dict[str, dict]
+    stage_seconds: dict[str, float]
+
+
+def _pipeline(retriever: Any, *, rewrite: bool, rerank: Rerank, llm: Callable[[], Any]) -> Any:
+    """Turn request flags into a pipeline; the one place a merge swaps in ``build_pipeline(...)``.
+
+    ``llm`` is called only when a stage needs an LLM, so a server that never rewrites never starts one.
+    """
+    from reasonir.retrieve import Pipeline
+
+    try:
+        from reasonir.retrieve.pipeline import build_pipeline  # type: ignore[attr-defined]
+    except ImportError:
+        build_pipeline = None
+    if build_pipeline is not None:
+        needs_llm = rewrite or rerank == "llm"
+        return build_pipeline(retriever, llm=llm() if needs_llm else None, rewrite=rewrite, rerank=rerank)
+    if rewrite or rerank != "none":
+        raise FeatureUnavailable("query rewriting and reranking are not in this build of reasonir "
+                                 "(reasonir.retrieve.pipeline has no build_pipeline); send rewrite=false, rerank=none")
+    return Pipeline(retriever)
+
+
+def _search(pipeline: Any, queries: Sequence[Query], k: int) -> list[_Outcome]:
+    """Search, using ``search_detailed`` (rewrites, compute per stage, stage seconds) when the pipeline has it."""
+    from reasonir.evaluate.runs import ranked
+
+    if hasattr(pipeline, "search_detailed"):
+        details = pipeline.search_detailed(list(queries), k=k)
+        run, rewrites, compute, seconds = details.run, details.rewrites, details.compute, details.seconds
+    else:
+        run, rewrites, compute, seconds = pipeline.search(list(queries), k=k), {}, {}, {}
+    return [_Outcome(ranked(run.get(q.id, {}))[:k], rewrites.get(q.id), compute.get(q.id, {}), dict(seconds))
+            for q in queries]
+
+
+def snippet(text: str, limit: int) -> str:
+    """The start of ``text`` on one line, cut at a word boundary.
+
+    >>> snippet("Vitamin  D\\nhelps bones grow strong", 18)
+    'Vitamin D helps…'
+    """
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+def read_documents(folder: str | Path) -> dict[str, Document]:
+    """All documents stored beside an index ({} when the index has none), read once at startup."""
+    path = Path(folder) / "documents.jsonl"
+    docs: dict[str, Document] = {}
+    if path.exists():
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                obj = json.loads(line)
+                docs[obj["_id"]] = Document(obj["_id"], obj.get("text", ""), obj.get("title", ""))
+    return docs
+
+
+def set_threads(n: int) -> None:
+    """Threads for encoding (torch) and vector search (FAISS). On a machine busy with other work, 1 thread can be
+    many times faster than 2: idle OpenMP threads spin waiting for cores that other processes hold."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        torch.set_num_threads(n)
+    if importlib.util.find_spec("faiss") is not None:
+        import faiss
+
+        faiss.omp_set_num_threads(n)
+
+
+class SearchService:
+    """A loaded retriever with its documents, searched in micro-batches on one worker thread."""
+
+    def __init__(self, retriever: Any, documents: dict[str, Document], *, config: ServeConfig | None = None,
+                 kind: str = "unknown", index_dir: str | None = None,
+                 llm_factory: Callable[[], Any] | None = None) -> None:
+        self.retriever, self.documents, self.kind, self.index_dir = retriever, documents, kind, index_dir
+        self.config = config or ServeConfig()
+        self._llm_factory, self._llm = llm_factory, None
+        self._lock = threading.RLock()  # building a pipeline may start the LLM under the same lock
+        self._pipelines: dict[tuple[bool, str], Any] = {}
+        self.batcher: MicroBatcher[str, _Outcome] = MicroBatcher(self._run_batch, max_batch=self.config.max_batch)
+
+    @classmethod
+    def from_index(cls, folder: str | Path, *, model: str | None = None, config: ServeConfig | None = None,
+                   llm_factory: Callable[[], Any] | None = None) -> SearchService:
+        """Load the index, its documents and (for dense indexes) the encoder, once."""
+        from reasonir.retrieve.store import load_index, read_manifest
+
+        kind = read_manifest(folder)["kind"]
+        if config is not None and config.threads is not None:
+            set_threads(config.threads)
+        kwargs: dict[str, Any] = {"show_progress": False} if kind != "bm25" else {}
+        if model:
+            kwargs["model"] = model
+        service = cls(load_index(folder, **kwargs), read_documents(folder), config=config, kind=kind,
+                      index_dir=str(folder), llm_factory=llm_factory)
+        service.warm_up()
+        return service
+
+    def warm_up(self) -> None:
+        """Run one query so the encoder is loaded before the first request, not during it."""
+        self._run_batch((1, False, "none"), ["warm up"])
+
+    def get_llm(self) -> Any:
+        with self._lock:  # at most one LLM per server, started on first need
+            if self._llm is None:
+                if self._llm_factory is None:
+                    raise FeatureUnavailable("this server was started without an LLM")
+                self._llm = self._llm_factory()
+            return self._llm
+
+    def _pipeline_for(self, rewrite: bool, rerank: Rerank) -> Any:
+        with self._lock:
+            key = (rewrite, rerank)
+            if key not in self._pipelines:
+                self._pipelines[key] = _pipeline(self.retriever, rewrite=rewrite, rerank=rerank, llm=self.get_llm)
+            return self._pipelines[key]
+
+    def _run_batch(self, key: tuple[int, bool, Rerank], texts: Sequence[str]) -> list[_Outcome]:
+        k, rewrite, rerank = key
+        queries = [Query(f"q{i}", text) for i, text in enumerate(texts)]
+        return _search(self._pipeline_for(rewrite, rerank), queries, k)
+
+    async def search(self, query: str, k: int = 10, *, rewrite: bool = False, rerank: Rerank = "none") -> SearchResult:
+        start = time.perf_counter()
+        if (rewrite, rerank) not in self._pipelines:  # built once, off the loop: it may start an LLM
+            await asyncio.to_thread(self._pipeline_for, rewrite, rerank)  # and fails fast (501) before queueing
+        done = await self.batcher.submit((k, rewrite, rerank), query)
+        outcome = done.value
+        hits = []
+        for rank, (doc_id, score) in enumerate(outcome.ranked, 1):
+            doc = self.documents.get(doc_id)
+            hits.append(Hit(rank, doc_id, float(score), doc.title if doc else "",
+                            snippet(doc.text, self.config.snippet_chars) if doc else ""))
+        timings = {"queue": done.queue_s, "search": done.run_s,
+                   **{f"stage_{stage}": s for stage, s in outcome.stage_seconds.items()}}
+        timings_ms = {name: round(v * 1000, 3) for name, v in timings.items()}
+        timings_ms["total"] = round((time.perf_counter() - start) * 1000, 3)
+        timings_ms["batch_size"] = done.batch_size
+        return SearchResult(query, k, hits, outcome.rewritten, outcome.compute, timings_ms)
+
+    async def aclose(self) -> None:
+        await self.batcher.aclose()
+        if self._llm is not None and hasattr(self._llm, "close"):
+            self._llm.close()
