@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 
 import pytest
 
@@ -122,10 +121,20 @@ def test_metrics_count_requests_latencies_and_errors(indexes):
     assert "reasonir_search_batch_size_count 3.0" in text
 
 
-@pytest.mark.skipif(importlib.util.find_spec("reasonir.rag") is not None, reason="this build has reasonir.rag")
-def test_rag_without_the_rag_package_is_501_with_a_clear_message(client):
-    err = error_of(client.post("/rag", json={"question": "Does vitamin D help?", "k": 2}), 501)
-    assert "reasonir.rag" in err["message"]
+def test_rag_answers_from_retrieved_documents_and_refuses_open_questions(indexes, queries):
+    from reasonir.llm import ScriptedLLM
+
+    reader = ScriptedLLM(lambda request: "Answer: (b)")
+    service = SearchService.from_index(indexes["bm25"], llm_factory=lambda: reader)
+    with TestClient(create_app(service)) as c:
+        r = c.post("/rag", json={"question": queries[0], "choices": ["true", "false"], "k": 2})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["letter"] == "B" and body["choice"] == "false" and len(body["retrieved_ids"]) == 2
+        prompt = reader.calls[0].messages[-1]["content"]
+        assert service.documents[body["context_ids"][0]].text[:40] in prompt  # the reader saw the top document
+        err = error_of(c.post("/rag", json={"question": queries[0], "k": 2}), 422)
+        assert "two choices" in err["message"]
 
 
 def test_rewrite_or_rerank_without_the_pipeline_stages_is_501(client):
@@ -217,3 +226,16 @@ def test_the_llm_starts_once_when_a_pipeline_first_needs_it(indexes, monkeypatch
         for _ in range(2):
             assert c.post("/search", json={"query": "cancer", "k": 2, "rewrite": True}).status_code == 200
     assert started == [1]
+
+
+def test_rag_with_the_embedded_llm_returns_a_letter_or_says_it_found_none(indexes, queries):
+    from reasonir.llm import load_llm
+
+    with load_llm() as llm:
+        service = SearchService.from_index(indexes["bm25"], llm_factory=lambda: llm)
+        with TestClient(create_app(service)) as c:
+            r = c.post("/rag", json={"question": queries[0], "choices": ["supported", "contradicted"], "k": 2})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["raw_answer"] and body["error"] is None and len(body["retrieved_ids"]) == 2
+    assert body["letter"] in ("A", "B", None) and (body["letter"] is not None or body["how"])

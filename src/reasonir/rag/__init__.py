@@ -27,10 +27,10 @@ from reasonir.rag.parse import ParsedAnswer, extract_answer
 from reasonir.rag.prompts import PromptError, Prompts, load_prompts
 from reasonir.rag.questions import Question, QuestionFormat, QuestionSet, load_questions
 from reasonir.rag.report import RAGReport, mcnemar_exact, paired_bootstrap, summarize, wilson
-from reasonir.rag.runner import Datastore, Mode, RAGConfig, answer_questions, retrieve_ids
+from reasonir.rag.runner import Datastore, Mode, RAGConfig, answer_question, answer_questions, retrieve_ids
 
 __all__ = [
     "ContextBlock", "Datastore", "Mode", "ParsedAnswer", "PromptError", "Prompts", "Question", "QuestionFormat",
-    "QuestionSet", "RAGConfig", "RAGReport", "answer_questions", "extract_answer", "join_documents", "load_prompts",
+    "QuestionSet", "RAGConfig", "RAGReport", "answer_question", "answer_questions", "extract_answer", "join_documents", "load_prompts",
     "load_questions", "mcnemar_exact", "paired_bootstrap", "retrieve_ids", "summarize", "wilson",
 ]

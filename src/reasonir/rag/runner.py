@@ -195,6 +195,30 @@ def answer_questions(questions: Sequence[Question], llm: Any, *, datastore: Data
     return report
 
 
+def answer_question(datastore: Datastore, question: str, choices: Sequence[str], llm: Any, *, k: int = 3,
+                    config: RAGConfig = RAGConfig(), prompts: Prompts | None = None) -> dict[str, Any]:
+    """One multiple-choice question answered from its top-``k`` documents, as ``reasonir serve``'s /rag asks it:
+    the retrieved ids, the reader's raw answer and the letter read from it (None when it gave none)."""
+    if len(choices) < 2:
+        raise ValueError("a question needs at least two choices to answer with a letter")
+    prompts = prompts or load_prompts()
+    q = Question("q", question, tuple(choices), 0)
+    retrieved, details = retrieve_ids(datastore.searcher, [Query(q.id, question)], k)
+    docs = datastore.lookup(retrieved.get(q.id, []))
+    block = join_documents([docs[d] for d in retrieved.get(q.id, []) if d in docs], prompts,
+                           doc_chars=config.doc_chars,
+                           budget_chars=context_budget(q, config, prompts, getattr(llm, "context_window", None)))
+    result = llm.chat(build_request(q, block.text, config, prompts, "rag.serve"))
+    parsed = extract_answer(result.text, len(choices), choices=tuple(choices)) if result.text is not None else None
+    out = {"retrieved_ids": retrieved.get(q.id, []), "context_ids": block.ids, "raw_answer": result.text,
+           "letter": parsed.letter if parsed else None, "how": parsed.how if parsed else None,
+           "choice": choices[LETTERS.index(parsed.letter)] if parsed and parsed.letter else None,
+           "error": result.error, "seconds": details.get("seconds")}
+    if details.get("rewrites"):
+        out["rewrite"] = details["rewrites"].get(q.id)
+    return out
+
+
 def _retrieve_for(questions: list[Question], datastore: Datastore | None,
                   k: int) -> tuple[dict[str, list[str]], dict[str, Any]]:
     if not questions or datastore is None:

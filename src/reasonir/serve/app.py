@@ -146,9 +146,12 @@ def create_app(service: SearchService, config: ServeConfig | None = None) -> Fas
 
     @app.post("/rag", dependencies=[authorized])
     async def answer(req: RagRequest) -> dict:
-        """Answer a question from the top-k documents (501 when this build has no reasonir.rag)."""
+        """Answer a multiple-choice question from the top-k documents: retrieved ids, the reader's answer, its letter."""
         _check_limits(config, text=req.question, field="question", k=req.k)
-        return await run_in_threadpool(rag.answer, service, req.question, req.choices, req.k)
+        try:
+            return await run_in_threadpool(rag.answer, service, req.question, req.choices, req.k)
+        except rag.BadRagRequest as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from None
 
     @app.get("/health")
     async def health() -> dict:

@@ -1,25 +1,22 @@
-"""``/rag``: answer a question from retrieved documents, when ``reasonir.rag`` is part of this build.
-
-Kept to one function so that wiring a RAG entry point is a one-place change.
-"""
+"""``/rag``: answer a multiple-choice question from the index's top-k documents with the server's LLM
+(``reasonir.rag.answer_question``; the reader is the embedded SmolLM2 unless the server was given ``--llm-*``)."""
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from reasonir.serve.service import FeatureUnavailable, SearchService
+from reasonir.serve.service import SearchService
 
-ENTRY_POINT = "answer_question"  # reasonir.rag.answer_question(retriever, question, choices=..., k=..., llm=...)
+
+class BadRagRequest(ValueError):
+    """A request the reader cannot answer (HTTP 422), e.g. fewer than two choices."""
 
 
 def answer(service: SearchService, question: str, choices: list[str] | None, k: int) -> dict[str, Any]:
-    """Call ``reasonir.rag``'s entry point, or raise FeatureUnavailable (HTTP 501) saying what is missing."""
-    try:
-        rag = importlib.import_module("reasonir.rag")
-    except ImportError:
-        raise FeatureUnavailable("retrieval-augmented answering is not in this build: the reasonir.rag package "
-                                 "is not installed") from None
-    entry = getattr(rag, ENTRY_POINT, None)
-    if entry is None:
-        raise FeatureUnavailable(f"reasonir.rag has no {ENTRY_POINT}() entry point for the server to call")
-    return entry(service.retriever, question, choices=choices, k=k, llm=service.get_llm())
+    from reasonir.rag import Datastore, answer_question
+
+    if not choices or len(choices) < 2:
+        raise BadRagRequest("give at least two choices: /rag answers multiple-choice questions with a letter")
+    documents = service.documents
+    datastore = Datastore(service.retriever, lambda ids: {i: documents[i] for i in ids if i in documents},
+                          str(service.index_dir))
+    return answer_question(datastore, question, choices, service.get_llm(), k=k)
