@@ -3,11 +3,10 @@
 The training rows must come from the corpus only, never from SciFact's queries. Make them with:
 
     .venv/bin/reasonir synthesize ../shared/data/scifact --out scifact_synth.jsonl --n 300
-    .venv/bin/python benchmarks/bench_finetune_scifact.py --data scifact_synth.jsonl --split train   # dev
-    .venv/bin/python benchmarks/bench_finetune_scifact.py --data scifact_synth.jsonl --split test    # once
+    .venv/bin/python benchmarks/bench_finetune_scifact.py --data scifact_synth.jsonl
 
-Settings are chosen on SciFact's *train* claims (``--split train``, the dev set: 809 claims, never seen by the
-synthesizer or the trainer either) and the test split is reported once with the chosen settings.
+Both splits are evaluated with one corpus encoding per model: SciFact's *train* claims are the dev set for choosing
+settings (809 claims, never seen by the synthesizer or the trainer either); the test split is the reported one.
 
 (``reasonir synthesize`` reads only corpus.jsonl of the BEIR folder.) The script refuses rows whose query is a
 SciFact query (test or train) verbatim, evaluates the packaged all-MiniLM-L6-v2 and the fine-tuned model with
@@ -56,30 +55,39 @@ def check_no_query_leak(rows_path: Path, folder: Path) -> int:
     return len(rows)
 
 
-def evaluate(model, dataset) -> dict[str, float]:
+def evaluate(model, splits: dict, cache: bool = False) -> dict[str, dict[str, float]]:
+    """nDCG@10, recall@100 and MRR per split, with one encoding of the (shared) corpus."""
     from reasonir.evaluate import evaluate_run
     from reasonir.retrieve.dense import DenseRetriever
 
-    retriever = DenseRetriever(model, query_instruction="", document_instruction="", use_cache=False,
+    retriever = DenseRetriever(model, query_instruction="", document_instruction="", use_cache=cache,
                                show_progress=False)
-    run = retriever.index(dataset.documents).search(dataset.queries, k=100)
-    scores = evaluate_run(dataset.qrels, run)
-    return {m: scores[m] for m in ("ndcg@10", "recall@100", "mrr")}
+    retriever.index(next(iter(splits.values())).documents)
+    out = {}
+    for name, data in splits.items():
+        scores = evaluate_run(data.qrels, retriever.search(data.queries, k=100))
+        out[name] = {m: scores[m] for m in ("ndcg@10", "recall@100", "mrr")}
+    return out
 
 
-def bm25(dataset) -> dict[str, float]:
+def bm25(splits: dict) -> dict[str, dict[str, float]]:
     from reasonir.evaluate import evaluate_run
     from reasonir.retrieve import BM25Retriever
 
-    scores = evaluate_run(dataset.qrels, BM25Retriever().index(dataset.documents).search(dataset.queries, k=100))
-    return {m: scores[m] for m in ("ndcg@10", "recall@100", "mrr")}
+    retriever = BM25Retriever().index(next(iter(splits.values())).documents)
+    out = {}
+    for name, data in splits.items():
+        scores = evaluate_run(data.qrels, retriever.search(data.queries, k=100))
+        out[name] = {m: scores[m] for m in ("ndcg@10", "recall@100", "mrr")}
+    return out
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True, type=Path, help="training rows from `reasonir synthesize` on SciFact")
     p.add_argument("--scifact", type=Path, default=SCIFACT)
-    p.add_argument("--split", default="test", help="train (the dev set for choosing settings) or test")
+    p.add_argument("--splits", default="train,test",
+                   help="splits to evaluate: train (SciFact's train claims: the dev set for choosing settings), test")
     p.add_argument("--max-steps", type=int, default=-1, help="> 0: fixed steps; default: the trainer's (epochs)")
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--batch-size", type=int, default=32)
@@ -90,20 +98,24 @@ def main() -> int:
     p.add_argument("--lr", type=float, default=None, help="default: the base model's (2e-5)")
     p.add_argument("--eval-max-docs", type=int, default=None, help="evaluate on a corpus subset of this size")
     p.add_argument("--model-out", type=Path, default=None, help="keep the fine-tuned model here")
-    p.add_argument("--out", type=Path, default=None, help="default: results/train_finetune_scifact[_dev].json")
+    p.add_argument("--out", type=Path, default=None, help="default: results/train_finetune_scifact.json")
     args = p.parse_args()
 
-    from reasonir.models import load_encoder
     from reasonir.train import TrainConfig, fit
     from reasonir.train.evaluator import load_dev_set
 
     n_rows = check_no_query_leak(args.data, args.scifact)
-    test = load_dev_set(args.scifact, args.split, max_documents=args.eval_max_docs)
-    print(f"SciFact {args.split}: {len(test.queries)} queries, {len(test.documents)} documents; {n_rows} training rows")
+    splits = {name: load_dev_set(args.scifact, name, max_documents=args.eval_max_docs)
+              for name in args.splits.split(",")}
+    for name, data in splits.items():
+        print(f"SciFact {name}: {len(data.queries)} queries, {len(data.documents)} documents")
+    print(f"{n_rows} training rows")
     started = time.perf_counter()
-    reference = bm25(test)
-    before = evaluate(load_encoder(), test)
-    print(f"BM25 nDCG@10 {reference['ndcg@10']:.4f}; all-MiniLM-L6-v2 before: {before['ndcg@10']:.4f}", flush=True)
+    reference = bm25(splits)
+    before = evaluate(None, splits, cache=True)  # the packaged all-MiniLM-L6-v2; its corpus embeddings are cached
+    print("BM25 nDCG@10 " + ", ".join(f"{k} {v['ndcg@10']:.4f}" for k, v in reference.items())
+          + "; all-MiniLM-L6-v2 before: " + ", ".join(f"{k} {v['ndcg@10']:.4f}" for k, v in before.items()),
+          flush=True)
 
     with tempfile.TemporaryDirectory() as tmp:
         out = args.model_out or Path(tmp) / "model"
@@ -117,12 +129,14 @@ def main() -> int:
         result = fit(config)
         from sentence_transformers import SentenceTransformer
 
-        after = evaluate(SentenceTransformer(str(out)), test)
-    delta = after["ndcg@10"] - before["ndcg@10"]
-    print(f"all-MiniLM-L6-v2 after fine-tuning: {after['ndcg@10']:.4f} ({delta:+.4f})")
+        after = evaluate(SentenceTransformer(str(out)), splits)
+    delta = {k: after[k]["ndcg@10"] - before[k]["ndcg@10"] for k in splits}
+    print("all-MiniLM-L6-v2 after fine-tuning: " + ", ".join(
+        f"{k} {after[k]['ndcg@10']:.4f} ({delta[k]:+.4f})" for k in splits))
     record = {
-        "dataset": f"SciFact {args.split}" + (f" (corpus subset of {len(test.documents)})" if args.eval_max_docs else ""),
-        "queries": len(test.queries), "documents": len(test.documents),
+        "dataset": "SciFact " + "/".join(splits) + (" (corpus subset)" if args.eval_max_docs else ""),
+        "queries": {k: len(v.queries) for k, v in splits.items()},
+        "documents": len(next(iter(splits.values())).documents),
         "training_rows": n_rows, "training_data": str(args.data),
         "before": before, "after": after, "ndcg@10_change": delta, "bm25": reference,
         "train": {"steps": result.steps, "final_loss": result.train_loss, "seconds": round(result.train_seconds, 1),
@@ -132,8 +146,7 @@ def main() -> int:
         "total_seconds": round(time.perf_counter() - started, 1),
         "command": "python benchmarks/bench_finetune_scifact.py " + " ".join(sys.argv[1:]),
     }
-    write_results(args.out or (RESULTS if args.split == "test" else RESULTS.with_name(RESULTS.stem + "_dev.json")),
-                  record)
+    write_results(args.out or RESULTS, record)
     return 0
 
 
