@@ -74,8 +74,10 @@ def test_apply_permutation_ignores_bad_numbers():
 
 
 def test_build_pipeline_hands_the_corpus_to_the_reranker_and_reranks_deeper_than_k():
-    pipe = build_pipeline(BM25Retriever(), llm=ScriptedLLM(judge), rerank="llm", rerank_k=4, task="scifact")
+    pipe = build_pipeline(BM25Retriever(), llm=ScriptedLLM(judge), rerank="llm", rerank_k=4, task="scifact",
+                          alpha=1.0)  # the LLM alone decides: b (5) over d (3), which BM25 ranks first
     pipe.index(DOCS)
+    assert list(Pipeline(BM25Retriever()).index(DOCS).search([Query("q", "cats")], k=1)["q"]) == ["d"]
     details = pipe.search_detailed([Query("q", "cats")], k=1)
     assert list(details.run["q"]) == ["b"]  # retrieved 4 deep, reranked, cut to 1
     assert details.compute["q"]["rerank"]["requests"] == 2  # BM25 matched two documents for "cats"

@@ -90,7 +90,7 @@ def evaluate_per_query(qrels: dict[str, dict[str, int]], run: dict[str, dict[str
     chosen = _measures(measures)
     scored = pytrec_eval.RelevanceEvaluator(qrels, _trec_request(chosen)).evaluate(run)
     return {qid: {m.key: float(scored[qid][m.trec]) if qid in scored else 0.0 for m in chosen} for qid in qrels
-            if missing == "zero" or qid in scored}
+            if missing == "zero" or run.get(qid)}
 
 
 def evaluate_run(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]],
