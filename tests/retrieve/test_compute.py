@@ -54,3 +54,11 @@ def test_llm_flops_count_prompt_and_generated_tokens_or_say_unknown():
     total.add(known.compute["q"])
     total.add(unknown.compute["q"])
     assert total.flops is None and total.completion_tokens == 6
+
+
+def test_smollm2_parameter_table_matches_llama_cpps_count_of_the_packaged_gguf():
+    llama_cpp = pytest.importorskip("llama_cpp")
+    from reasonir.llm.embedded import default_model_path
+
+    model = llama_cpp.Llama(str(default_model_path()), n_ctx=32, verbose=False)
+    assert llama_cpp.llama_model_n_params(model._model.model) == llm_parameters("SmolLM2-135M-Instruct")
