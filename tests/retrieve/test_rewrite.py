@@ -75,3 +75,15 @@ def test_real_embedded_llm_rewrites_within_budget_and_counts_its_flops(smollm):
     again = QueryRewriter(smollm, budget=64, mode="append")
     assert [q.text for q in again(QUERIES)] == [q.text for q in out]  # cached and greedy: the same rewrites
     assert all(c.cached == 1 for c in again.compute.values())
+
+
+def test_prompts_are_data_files_a_user_can_replace(tmp_path):
+    from reasonir.retrieve.prompts import PromptError
+
+    (tmp_path / "rewrite.md").write_text("Explain {query} in {words} words or fewer.")
+    llm = ScriptedLLM(lambda r: "ok")
+    QueryRewriter(llm, budget=64, prompts=tmp_path)(QUERIES[:1])
+    assert llm.calls[0].messages[-1]["content"] == "Explain Why do cats purr? in 48 words or fewer."
+    (tmp_path / "rewrite.md").write_text("Explain {query} to {audience}.")
+    with pytest.raises(PromptError, match="rewrite.md"):
+        QueryRewriter(llm, budget=64, prompts=tmp_path)

@@ -19,7 +19,6 @@ Example (scripted LLM: the document mentioning "purr" gets 5, the others 0):
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
