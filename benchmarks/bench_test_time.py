@@ -13,7 +13,7 @@ What it measures (SciFact test, the first BENCH_QUERIES judged queries; the full
 The LLM is the embedded SmolLM2-135M-Instruct (about 90 generated tokens/s on 2 cores): it is why queries are
 subsampled and k is small. A 135M model follows instructions poorly; whatever it does to quality is reported.
 
-Run:  .venv/bin/python benchmarks/bench_test_time.py     (about 40 minutes on 2 heavily shared cores, plus a
+Run:  .venv/bin/python benchmarks/bench_test_time.py     (about 30 minutes on 2 heavily shared cores, plus a
       one-off MiniLM encoding of the corpus if the embedding cache is cold; BENCH_QUERIES, BENCH_RERANK_K,
       BENCH_BUDGET, BENCH_BUDGETS, BENCH_RERANK_WORDS, BENCH_RETRIEVERS=bm25,minilm change the sizes)
 Writes benchmarks/results/test_time.json, test_time_cost.png, test_time_budgets.png.
@@ -33,8 +33,8 @@ from _common import RESULTS_DIR, write_results  # benchmarks/ is the script's fo
 ROOT = Path(__file__).resolve().parents[1]
 SCIFACT = Path(os.environ.get("SCIFACT", ROOT.parent / "shared" / "data" / "scifact"))
 # small on purpose: the embedded LLM shares 2 cores with everything else on the machine
-N_QUERIES = int(os.environ.get("BENCH_QUERIES", "20"))
-RERANK_K = int(os.environ.get("BENCH_RERANK_K", "10"))
+N_QUERIES = int(os.environ.get("BENCH_QUERIES", "10"))
+RERANK_K = int(os.environ.get("BENCH_RERANK_K", "5"))
 BUDGET = int(os.environ.get("BENCH_BUDGET", "64"))
 BUDGETS = [int(b) for b in os.environ.get("BENCH_BUDGETS", "64,128,256").split(",")]
 RERANK_WORDS = int(os.environ.get("BENCH_RERANK_WORDS", "80"))  # document words per judgement (speed)
