@@ -28,7 +28,7 @@ def build_retriever(kind: str, args: argparse.Namespace, task: str | None = None
     from reasonir.retrieve import make_retriever
 
     if kind == "bm25":
-        return make_retriever("bm25", show_progress=not args.no_progress)
+        return make_retriever("bm25", show_progress=not args.no_progress, **bm25_options(args))
     options = dense_options(args, task)
     if kind == "hybrid":
         options["method"] = args.fusion
@@ -49,3 +49,77 @@ def write_json(obj: Any, path: str | Path, *, overwrite: bool) -> None:
 
     with atomic_open(path, overwrite=overwrite) as fh:
         json.dump(obj, fh, indent=1)
+
+
+# ---- test-time reasoning and BRIGHT-exact evaluation options (shared by eval, compare, search; rag/serve later) ----
+def add_pipeline_arguments(p: argparse.ArgumentParser) -> None:
+    """``--rewrite``, ``--rewrite-budget``, ``--rerank``, ``--rerank-k`` and their details, plus the ``--llm-*``
+    flags (see :func:`reasonir.retrieve.pipeline.build_pipeline`)."""
+    from reasonir.llm import add_llm_arguments
+
+    g = p.add_argument_group("test-time reasoning (LLM query rewriting, reranking; see docs/llm.md)")
+    g.add_argument("--rewrite", action="store_true", help="rewrite each query with the LLM before retrieval")
+    g.add_argument("--rewrite-budget", type=int, default=None,
+                   help="tokens the LLM may generate per rewrite, 64..4096 (default 512)")
+    g.add_argument("--rewrite-mode", choices=["replace", "append"], default="replace",
+                   help="search with the rewrite alone (BRIGHT) or joined after the original query")
+    g.add_argument("--rerank", choices=["none", "llm", "cross-encoder"], default="none",
+                   help="rerank the top --rerank-k with the LLM (0-5 per document) or a cross-encoder")
+    g.add_argument("--rerank-k", type=int, default=None, help="documents reranked per query (default 100)")
+    g.add_argument("--rerank-mode", choices=["pointwise", "listwise"], default="pointwise",
+                   help="LLM reranking: a 0-5 score per document, or RankGPT sliding windows")
+    g.add_argument("--rerank-alpha", type=float, default=None,
+                   help="weight of the reranker in final = alpha*rerank/5 + (1-alpha)*retriever (default 0.5)")
+    g.add_argument("--cross-encoder", default=None, help="cross-encoder name or folder for --rerank cross-encoder")
+    add_llm_arguments(p)
+
+
+def needs_llm(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "rewrite", False) or getattr(args, "rewrite_budgets", None)
+                or getattr(args, "rerank", "none") == "llm")
+
+
+def pipeline_from_args(args: argparse.Namespace, retriever: Any, llm: Any = None, *, task: str | None = None,
+                       rewrite: bool | None = None, rewrite_budget: int | None = None, rerank: str | None = None):
+    """The Pipeline the flags describe (keyword overrides serve compare's grid and eval's budget sweep)."""
+    from reasonir.retrieve.pipeline import build_pipeline
+
+    return build_pipeline(
+        retriever, llm=llm, rewrite=args.rewrite if rewrite is None else rewrite,
+        rewrite_budget=rewrite_budget or args.rewrite_budget, rerank=rerank or args.rerank,  # type: ignore[arg-type]
+        rerank_k=args.rerank_k, task=task, rewrite_mode=args.rewrite_mode, rerank_mode=args.rerank_mode,
+        alpha=args.rerank_alpha, cross_encoder=args.cross_encoder)
+
+
+def pipeline_label(kind: str, *, rewrite: bool, budget: int | None, rerank: str) -> str:
+    """``bm25``, ``bm25+rewrite``, ``dense+rewrite@128+rerank-llm`` ..."""
+    label = kind
+    if rewrite:
+        label += "+rewrite" + (f"@{budget}" if budget else "")
+    if rerank != "none":
+        label += f"+rerank-{rerank}"
+    return label
+
+
+def add_evaluation_choices(p: argparse.ArgumentParser) -> None:
+    """BRIGHT-exact evaluation choices; each default is reasonir's documented behaviour."""
+    g = p.add_argument_group("evaluation choices (BRIGHT / BEIR exactness)")
+    g.add_argument("--bm25-flavour", choices=["bm25s", "bright"], default="bm25s",
+                   help="bm25s (default, fast) or BRIGHT's own analyzer and scoring (Lucene analyzer, gensim BM25)")
+    g.add_argument("--keep-zero-scores", action="store_true",
+                   help="fill each BM25 top k with zero-score documents as BRIGHT does (default: left out)")
+    g.add_argument("--missing-queries", choices=["zero", "skip"], default="zero",
+                   help="a judged query with no retrieved document: averaged as 0 (default) or left out "
+                        "(BRIGHT, BEIR)")
+    g.add_argument("--ignore-identical-ids", action="store_true",
+                   help="drop a retrieved document whose id equals the query id (BEIR's option)")
+
+
+def bm25_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"flavour": getattr(args, "bm25_flavour", "bm25s"), "keep_zero_scores": getattr(args, "keep_zero_scores", False)}
+
+
+def describe_missing(rule: str, missing: int, judged: int) -> str:
+    """The line every evaluation prints about queries absent from the run."""
+    how = "averaged as 0" if rule == "zero" else "left out of the means (BRIGHT, BEIR)"
+    return f"queries with no retrieved document: {missing} of {judged}, {how} (--missing-queries {rule})"

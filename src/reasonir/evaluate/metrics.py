@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 CUTOFFS = (1, 5, 10, 25, 50, 100)  # BRIGHT's cutoffs
+# A judged query the run holds no document for: "zero" counts it as 0 in every mean (reasonir's default, the
+# stricter choice); "skip" leaves it out of the means, as BRIGHT and BEIR do (pytrec_eval scores only queries
+# present in the run). Outputs name the choice and how many queries it touched.
+MissingQueries = Literal["zero", "skip"]
 
 MeasureName = Literal["ndcg", "map", "recall", "p", "mrr"]
 _TREC = {"ndcg": "ndcg_cut", "map": "map_cut", "recall": "recall", "p": "P", "mrr": "recip_rank"}
@@ -69,20 +73,35 @@ def _trec_request(measures: Sequence[Measure]) -> set[str]:
     return {f"{name}.{','.join(sorted(cuts, key=int))}" if cuts else name for name, cuts in groups.items()}
 
 
+def missing_queries(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]) -> list[str]:
+    """Judged queries for which the run holds no document."""
+    return sorted(qid for qid in qrels if not run.get(qid))
+
+
 def evaluate_per_query(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]],
-                       measures: Iterable[Measure | str] | None = None) -> dict[str, dict[str, float]]:
-    """``{qid: {"ndcg@10": ...}}`` for every judged query; a query missing from the run scores 0 everywhere."""
+                       measures: Iterable[Measure | str] | None = None,
+                       missing: MissingQueries = "zero") -> dict[str, dict[str, float]]:
+    """``{qid: {"ndcg@10": ...}}`` for every judged query; a query missing from the run scores 0 everywhere
+    (``missing="zero"``) or is left out (``missing="skip"``, BRIGHT and BEIR)."""
     import pytrec_eval
 
+    if missing not in ("zero", "skip"):
+        raise ValueError(f"missing must be 'zero' or 'skip', not {missing!r}")
     chosen = _measures(measures)
     scored = pytrec_eval.RelevanceEvaluator(qrels, _trec_request(chosen)).evaluate(run)
-    return {qid: {m.key: float(scored[qid][m.trec]) if qid in scored else 0.0 for m in chosen} for qid in qrels}
+    return {qid: {m.key: float(scored[qid][m.trec]) if qid in scored else 0.0 for m in chosen} for qid in qrels
+            if missing == "zero" or run.get(qid)}
 
 
 def evaluate_run(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]],
-                 measures: Iterable[Measure | str] | None = None) -> dict[str, float]:
-    """Mean of each measure over judged queries (default: BRIGHT's set), keys like ``ndcg@10`` and ``mrr``."""
+                 measures: Iterable[Measure | str] | None = None, missing: MissingQueries = "zero") -> dict[str, float]:
+    """Mean of each measure over judged queries (default: BRIGHT's set), keys like ``ndcg@10`` and ``mrr``.
+
+    >>> qrels = {"q1": {"d": 1}, "q2": {"d": 1}}
+    >>> evaluate_run(qrels, {"q1": {"d": 1.0}}, ["nDCG@10"]), evaluate_run(qrels, {"q1": {"d": 1.0}}, ["nDCG@10"], "skip")
+    ({'ndcg@10': 0.5}, {'ndcg@10': 1.0})
+    """
     chosen = _measures(measures)
-    per_query = evaluate_per_query(qrels, run, chosen)
+    per_query = evaluate_per_query(qrels, run, chosen, missing)
     n = max(len(per_query), 1)
     return {m.key: sum(scores[m.key] for scores in per_query.values()) / n for m in chosen}

@@ -25,14 +25,22 @@ def ranked(scores: Mapping[str, float]) -> list[tuple[str, float]]:
 
 
 def prepare_run(run: Run, excluded: Mapping[str, Sequence[str]] | Sequence[Query] | None = None,
-                k: int = TOP_K) -> Run:
-    """Remove each query's excluded ids, then keep its top ``k`` (BRIGHT's order of the two steps)."""
+                k: int = TOP_K, *, ignore_identical_ids: bool = False) -> Run:
+    """Remove each query's excluded ids, then keep its top ``k`` (BRIGHT's order of the two steps).
+
+    ``ignore_identical_ids`` also removes a document whose id equals the query's id (BEIR's
+    ``ignore_identical_ids``, for corpora that contain the queries themselves, e.g. ArguAna, Quora); off by
+    default, as BRIGHT does.
+
+    >>> prepare_run({"q": {"q": 9.0, "b": 2.0}}, ignore_identical_ids=True)
+    {'q': {'b': 2.0}}
+    """
     if excluded is not None and not isinstance(excluded, Mapping):
         excluded = {q.id: q.excluded_ids for q in excluded}
     excluded = excluded or {}
     out: Run = {}
     for qid, scores in run.items():
-        drop = set(excluded.get(qid, ()))
+        drop = set(excluded.get(qid, ())) | ({qid} if ignore_identical_ids else set())
         out[qid] = dict([(d, s) for d, s in ranked(scores) if d not in drop][:k])
     return out
 
