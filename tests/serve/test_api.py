@@ -137,15 +137,6 @@ def test_rag_answers_from_retrieved_documents_and_refuses_open_questions(indexes
         assert "two choices" in err["message"]
 
 
-def test_rewrite_or_rerank_without_the_pipeline_stages_is_501(client):
-    from reasonir.retrieve import pipeline
-
-    if hasattr(pipeline, "build_pipeline"):
-        pytest.skip("this build has build_pipeline: rewriting is tested with the real LLM")
-    err = error_of(client.post("/search", json={"query": "cancer", "rewrite": True}), 501)
-    assert "rewrit" in err["message"]
-
-
 def test_page_openapi_and_health(client):
     page = client.get("/")
     assert page.status_code == 200 and 'id="query"' in page.text

@@ -1,4 +1,4 @@
-"""Rewriting through the server with the real embedded SmolLM2 (runs once the pipeline has build_pipeline)."""
+"""Rewriting through the server with the real embedded SmolLM2."""
 from __future__ import annotations
 
 import pytest
@@ -6,11 +6,7 @@ import pytest
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient
 
-from reasonir.retrieve import pipeline
 from reasonir.serve import SearchService, create_app
-
-pytestmark = pytest.mark.skipif(not hasattr(pipeline, "build_pipeline"),
-                                reason="this build has no reasonir.retrieve.pipeline.build_pipeline (query rewriting)")
 
 
 def test_rewrite_returns_the_rewritten_query_and_its_compute(indexes, tmp_path):

@@ -11,7 +11,7 @@ MODES = ("closed-book", "retrieval")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from reasonir.llm.cli_args import add_llm_arguments
+    from reasonir.cli._retrieval import add_pipeline_arguments
 
     p = sub.add_parser("rag", help="retrieval-augmented QA: accuracy closed-book vs with retrieval",
                        description="Answer MMLU / GPQA / JSONL questions or SciFact claims with an LLM, without and "
@@ -36,15 +36,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prompts", help="folder of replacement prompt files (see src/reasonir/rag/prompts/)")
     p.add_argument("--output", choices=["text", "json"], default="text")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    add_llm_arguments(p)
+    add_pipeline_arguments(p)  # --rewrite/--rerank for the retrieval side, and the --llm-* flags (one LLM for all)
     p.set_defaults(func=run)
 
 
-def _pipeline(retriever: Any, args: argparse.Namespace) -> Any:
-    """The one place that turns flags into a retrieval pipeline (rewriting and reranking plug in here)."""
-    from reasonir.retrieve import Pipeline
+def _pipeline(retriever: Any, args: argparse.Namespace, llm: Any) -> Any:
+    """The retrieval pipeline the flags describe (rewriting and reranking use the reader's LLM)."""
+    from reasonir.cli._retrieval import pipeline_from_args
 
-    return Pipeline(retriever)
+    return pipeline_from_args(args, retriever, llm)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,10 +83,11 @@ def run(args: argparse.Namespace) -> int:
         if args.model:
             kwargs["model"] = args.model
         retriever = load_index(args.index, **({} if _is_bm25(args.index) else kwargs))
-        datastore = Datastore.from_index(args.index, searcher=_pipeline(retriever, args))
     config = RAGConfig(k=args.k, doc_chars=args.doc_chars, chain_of_thought=args.cot,
                        modes=modes)  # type: ignore[arg-type]
     with llm_from_args(args) as llm:
+        if "retrieval" in modes:
+            datastore = Datastore.from_index(args.index, searcher=_pipeline(retriever, args, llm))
         report = answer_questions(questions, llm, datastore=datastore, config=config, records=args.records,
                                   prompts=prompts, progress=not args.no_progress and args.output == "text")
         print(llm.usage().format(), file=sys.stderr)

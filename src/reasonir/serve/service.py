@@ -61,23 +61,14 @@ class _Outcome:
 
 
 def _pipeline(retriever: Any, *, rewrite: bool, rerank: Rerank, llm: Callable[[], Any]) -> Any:
-    """Turn request flags into a pipeline; the one place a merge swaps in ``build_pipeline(...)``.
+    """Turn request flags into a pipeline (``reasonir.retrieve.pipeline.build_pipeline``).
 
     ``llm`` is called only when a stage needs an LLM, so a server that never rewrites never starts one.
     """
-    from reasonir.retrieve import Pipeline
+    from reasonir.retrieve.pipeline import build_pipeline
 
-    try:
-        from reasonir.retrieve.pipeline import build_pipeline  # type: ignore[attr-defined]
-    except ImportError:
-        build_pipeline = None
-    if build_pipeline is not None:
-        needs_llm = rewrite or rerank == "llm"
-        return build_pipeline(retriever, llm=llm() if needs_llm else None, rewrite=rewrite, rerank=rerank)
-    if rewrite or rerank != "none":
-        raise FeatureUnavailable("query rewriting and reranking are not in this build of reasonir "
-                                 "(reasonir.retrieve.pipeline has no build_pipeline); send rewrite=false, rerank=none")
-    return Pipeline(retriever)
+    needs_llm = rewrite or rerank == "llm"
+    return build_pipeline(retriever, llm=llm() if needs_llm else None, rewrite=rewrite, rerank=rerank)
 
 
 def _search(pipeline: Any, queries: Sequence[Query], k: int) -> list[_Outcome]:
