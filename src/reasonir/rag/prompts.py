@@ -13,12 +13,13 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from reasonir.llm.prompt_files import PromptError, load_prompt_files, render
+
 PACKAGED = Path(__file__).with_name("prompts")
-_SLOT = re.compile(r"\{([a-z_]+)\}")
+__all__ = ["SLOTS", "PromptError", "Prompts", "load_prompts"]
 
 # prompt name -> the slots it must use (a missing or unknown slot is a configuration error)
 SLOTS: dict[str, frozenset[str]] = {
@@ -31,19 +32,13 @@ SLOTS: dict[str, frozenset[str]] = {
 }
 
 
-class PromptError(ValueError):
-    """A replacement prompt is missing a slot or names one that does not exist (exit code 3)."""
-
-    exit_code = 3
-
-
 @dataclass(frozen=True)
 class Prompts:
     texts: dict[str, str]
     sources: dict[str, str]  # prompt name -> the file it came from
 
     def render(self, name: str, **slots: object) -> str:
-        return _SLOT.sub(lambda m: str(slots[m.group(1)]) if m.group(1) in slots else m.group(0), self.texts[name])
+        return render(self.texts[name], **slots)
 
     def fingerprint(self) -> str:
         """A short hash of every prompt text: records made with other prompts are not mixed with these."""
@@ -53,25 +48,4 @@ class Prompts:
 
 def load_prompts(folder: str | Path | None = None) -> Prompts:
     """Packaged prompts, with any ``<name>.md`` (or ``.txt``) in ``folder`` replacing the packaged one."""
-    override = Path(folder) if folder else None
-    if override is not None and not override.is_dir():
-        raise PromptError(f"{override}: prompts folder not found")
-    if override is not None:
-        unknown = {p.stem for p in override.iterdir() if p.suffix in (".md", ".txt")} - SLOTS.keys()
-        if unknown:
-            raise PromptError(f"{override}: unknown prompt file(s) {sorted(unknown)}; known: {sorted(SLOTS)}")
-    texts, sources = {}, {}
-    for name, needed in SLOTS.items():
-        path = PACKAGED / f"{name}.md"
-        for suffix in (".md", ".txt"):
-            if override is not None and (override / f"{name}{suffix}").is_file():
-                path = override / f"{name}{suffix}"
-        text = path.read_text(encoding="utf-8").strip()
-        used = set(_SLOT.findall(text))
-        if needed - used:
-            raise PromptError(f"{path}: missing slot(s) {sorted('{' + s + '}' for s in needed - used)}")
-        if used - needed:
-            raise PromptError(f"{path}: unknown slot(s) {sorted('{' + s + '}' for s in used - needed)}; "
-                              f"this prompt takes {sorted(needed) or 'none'}")
-        texts[name], sources[name] = text, str(path)
-    return Prompts(texts, sources)
+    return Prompts(*load_prompt_files(PACKAGED, SLOTS, folder))

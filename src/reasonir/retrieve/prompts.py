@@ -15,12 +15,12 @@ Example:
 from __future__ import annotations
 
 import json
-import re
 from functools import lru_cache
 from pathlib import Path
 
+from reasonir.llm.prompt_files import PromptError, check_slots, render
+
 PACKAGED = Path(__file__).with_name("prompts")
-_SLOT = re.compile(r"\{([a-z_]+)\}")
 SLOTS: dict[str, frozenset[str]] = {
     "rewrite": frozenset({"query", "words"}),
     "rerank_pointwise": frozenset({"query", "document", "query_kind", "document_kind"}),
@@ -30,26 +30,13 @@ SLOTS: dict[str, frozenset[str]] = {
 __all__ = ["PromptError", "load_prompt", "render", "task_kinds"]
 
 
-class PromptError(ValueError):
-    """A replacement prompt is missing a slot or names an unknown one (exit code 3)."""
-
-    exit_code = 3
-
-
-def render(template: str, **slots: object) -> str:
-    """Fill ``{name}`` slots in one pass (a document containing ``{query}`` is not filled again)."""
-    return _SLOT.sub(lambda m: str(slots[m.group(1)]) if m.group(1) in slots else m.group(0), template)
-
-
 def load_prompt(name: str, folder: str | Path | None = None) -> str:
     """The packaged prompt ``name`` or ``folder/<name>.md``; a missing or unknown slot raises PromptError."""
     if name not in SLOTS:
         raise PromptError(f"unknown prompt {name!r}; known: {sorted(SLOTS)}")
     path = Path(folder) / f"{name}.md" if folder and (Path(folder) / f"{name}.md").is_file() else PACKAGED / f"{name}.md"
     text = path.read_text(encoding="utf-8").strip()
-    used = set(_SLOT.findall(text))
-    if used != SLOTS[name]:
-        raise PromptError(f"{path}: slots {sorted(used)} but {name} takes {sorted(SLOTS[name])}")
+    check_slots(path, text, SLOTS[name])
     return text
 
 
