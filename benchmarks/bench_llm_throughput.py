@@ -143,7 +143,9 @@ def run(name: str, groups: list[list[ChatRequest]], n_chains: int) -> dict:
     try:
         for server in servers:
             server.start()
-        llms = [OpenAICompatibleLLM(s.base_url, DEFAULT_ALIAS, concurrency=v.concurrency // v.servers,
+        # pinned: every candidate of every chain in flight, so each chain's prompt keeps a slot busy
+        concurrency = max(v.concurrency, n_chains * len(groups[0])) if v.pinned else v.concurrency
+        llms = [OpenAICompatibleLLM(s.base_url, DEFAULT_ALIAS, concurrency=concurrency // v.servers,
                                     slots=s.slots if v.pinned else None) for s in servers]
         warm = ChatRequest.user("Say hello.", sampling=Sampling(max_tokens=4))
         for llm in llms:
@@ -163,7 +165,7 @@ def run(name: str, groups: list[list[ChatRequest]], n_chains: int) -> dict:
     prompt = sum(a["prompt_tokens"] - b["prompt_tokens"] for a, b in zip(after, before))
     completion = sum(a["completion_tokens"] - b["completion_tokens"] for a, b in zip(after, before))
     n = sum(len(g) for g in groups)
-    record = {"variant": name, **v.__dict__, "seconds": round(elapsed, 2), "candidates": n,
+    record = {"variant": name, **v.__dict__, "client_concurrency": concurrency, "seconds": round(elapsed, 2), "candidates": n,
               "candidates_per_min": round(60 * n / elapsed, 1), "prompt_tokens": prompt,
               "completion_tokens": completion, "prompt_tokens_per_s": round(prompt / elapsed, 1),
               "completion_tokens_per_s": round(completion / elapsed, 1),
