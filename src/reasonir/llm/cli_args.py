@@ -41,6 +41,9 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--llm-json-mode", choices=["auto", "json_schema", "json_object_schema", "json_object", "none"],
                    help="how to ask for JSON (default auto: json_schema, stepping down if refused)")
     g.add_argument("--llm-backend", choices=["openai", "vllm"], help="openai (any HTTP endpoint) or vllm (offline)")
+    g.add_argument("--llm-embedded-engine", choices=["auto", "llama-server", "llama-cpp-python"],
+                   help="server of the embedded SmolLM2 (default auto: llama.cpp's llama-server, batched, when built; "
+                        "llama-cpp-python answers one request at a time)")
 
 
 def config_from_args(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None) -> LLMConfig:
@@ -57,6 +60,7 @@ def config_from_args(args: argparse.Namespace, *, environ: Mapping[str, str] | N
         "context_window": getattr(args, "llm_context_window", None),
         "json_mode": getattr(args, "llm_json_mode", None),
         "backend": getattr(args, "llm_backend", None),
+        "embedded_engine": getattr(args, "llm_embedded_engine", None),
     }
     return LLMConfig.resolve(overrides, environ=environ)
 

@@ -28,6 +28,7 @@ from reasonir.llm.errors import (ContextWindowError, EndpointUnreachableError, M
 from reasonir.llm.jsonout import FALLBACK, answer_to_result, response_format
 from reasonir.llm.prices import Price
 from reasonir.llm.retry import RetryPolicy, retry_after_from
+from reasonir.llm.slots import SlotRouter
 from reasonir.llm.types import ChatRequest, ChatResult
 from reasonir.llm.usage import RetryCause, UsageReport
 
@@ -75,7 +76,10 @@ class OpenAICompatibleLLM(BaseLLM):
     def __init__(self, base_url: str, model: str | None, *, api_key: str | None = None, concurrency: int = 8,
                  timeout_s: float = 120.0, retry: RetryPolicy = RetryPolicy(), cache: ResponseCache | None = None,
                  prices: Mapping[str, Price] | None = None, context_window: int | None = None,
-                 json_mode: JsonMode = "auto", on_close: Callable[[], None] | None = None) -> None:
+                 json_mode: JsonMode = "auto", on_close: Callable[[], None] | None = None,
+                 slots: int | None = None) -> None:
+        """``slots``: the endpoint is ``llama-server --parallel slots``; pin each request to a slot by prompt prefix
+        (``reasonir.llm.slots``) so candidates of one prompt reuse its evaluation."""
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.base_url = base_url.rstrip("/")
@@ -90,6 +94,7 @@ class OpenAICompatibleLLM(BaseLLM):
         self.json_mode: JsonMode = json_mode
         self._json_auto = json_mode == "auto"  # only auto steps down when the endpoint refuses a format
         self._on_close = on_close
+        self._router = SlotRouter(slots) if slots else None
         self._usage = UsageReport(prices)
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
 
@@ -218,7 +223,8 @@ class OpenAICompatibleLLM(BaseLLM):
                 self.json_mode = FALLBACK[mode]
                 log.info("%s refused response_format %s; using %s", self.base_url, mode, self.json_mode)
             return "format_refused", body[:200], None
-        if status == 400 and ("context_length" in body or "maximum context length" in body):
+        if status == 400 and ("context_length" in body or "maximum context length" in body
+                              or "exceed_context_size" in body):  # the last: llama-server
             raise ContextWindowError(f"{self.model} at {self.base_url}: {_message_of(body)}") from None
         if status in (401, 403):
             raise MissingKeyError(f"{self.base_url} rejected the API key (HTTP {status}): {_message_of(body)}") from None
@@ -244,7 +250,13 @@ class OpenAICompatibleLLM(BaseLLM):
         fmt = response_format(request.json_schema, mode)
         if fmt is not None:
             body["response_format"] = fmt
-        raw = await client.chat.completions.with_raw_response.create(**body, timeout=self.timeout_s)
+        slot = self._router.acquire(json.dumps(body["messages"])) if self._router is not None else None
+        try:
+            extra = {"extra_body": {"id_slot": slot, "cache_prompt": True}} if slot is not None else {}
+            raw = await client.chat.completions.with_raw_response.create(**body, timeout=self.timeout_s, **extra)
+        finally:
+            if slot is not None and self._router is not None:
+                self._router.release(slot)
         try:
             data = json.loads(raw.text)
             choice = data["choices"][0]

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
+from reasonir.llm.embedded import DEFAULT_PARALLEL, Engine
 from reasonir.llm.errors import LLMConfigError, MissingKeyError
 
 JsonMode = Literal["auto", "json_schema", "json_object_schema", "json_object", "none"]
@@ -77,6 +78,8 @@ class LLMConfig:
     backend: Backend = "openai"
     embedded_n_ctx: int = 2048  # SmolLM2-135M was trained with 2k context (then extended to 8k); 2k keeps memory low
     embedded_threads: int | None = None  # None: llama.cpp's default (all cores)
+    embedded_engine: Engine = "auto"  # auto: llama-server when built (reasonir.llm.native), else llama-cpp-python
+    embedded_parallel: int = DEFAULT_PARALLEL  # llama-server slots decoded together
     check: bool = True  # ping the endpoint and check the model before any work
     api_key: str | None = field(default=None, repr=False)
 

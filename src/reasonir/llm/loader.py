@@ -35,10 +35,14 @@ def load_llm(config: LLMConfig | None = None) -> BaseLLM:
 
     retry = RetryPolicy(config.max_retries, config.backoff_base_s, config.backoff_max_s)
     if config.base_url is None:
-        server = EmbeddedServer(alias=DEFAULT_ALIAS, n_ctx=config.embedded_n_ctx, n_threads=config.embedded_threads)
+        server = EmbeddedServer(alias=DEFAULT_ALIAS, n_ctx=config.embedded_n_ctx, n_threads=config.embedded_threads,
+                                engine=config.embedded_engine, parallel=config.embedded_parallel)
         base_url, model, api_key, on_close = server.start().base_url, DEFAULT_ALIAS, None, server.stop
-        # llama-cpp-python takes a schema as {"type": "json_object", "schema": ...} and compiles it to a grammar
-        json_mode = "json_object_schema" if config.json_mode == "auto" else config.json_mode
+        slots = server.slots
+        # llama-cpp-python takes a schema as {"type": "json_object", "schema": ...} and compiles it to a grammar;
+        # llama-server takes OpenAI's json_schema format as it is
+        json_mode = ("json_object_schema" if server.engine_used == "llama-cpp-python" and config.json_mode == "auto"
+                     else config.json_mode)
         context_window = config.context_window or config.embedded_n_ctx
         if config.model not in (None, DEFAULT_ALIAS):
             server.stop()
@@ -47,11 +51,11 @@ def load_llm(config: LLMConfig | None = None) -> BaseLLM:
     else:
         api_key = config.key()  # MissingKeyError before any network traffic
         base_url, model, on_close = config.base_url, config.model, None
-        json_mode, context_window = config.json_mode, config.context_window
+        json_mode, context_window, slots = config.json_mode, config.context_window, None
     llm = OpenAICompatibleLLM(base_url, model, api_key=api_key, concurrency=config.concurrency,
                               timeout_s=config.timeout_s, retry=retry,
                               cache=ResponseCache(cache_path) if cache_path else None, prices=prices,
-                              context_window=context_window, json_mode=json_mode, on_close=on_close)
+                              context_window=context_window, json_mode=json_mode, on_close=on_close, slots=slots)
     if config.check:
         try:
             llm.check()

@@ -55,11 +55,13 @@ def embedded_server_fixture(scope: str = "session", **server_kwargs: Any) -> Any
 
 def llm_for(base_url: str, *, model: str | None = None, cache_path: str | Path | None = None, concurrency: int = 8,
             timeout_s: float = 30.0, max_retries: int = 6, backoff_base_s: float = 0.05, backoff_max_s: float = 2.0,
-            json_mode: JsonMode = "auto", check: bool = True) -> OpenAICompatibleLLM:
-    """A client for a local test server, with short backoffs; no cache unless ``cache_path`` is given."""
+            json_mode: JsonMode = "auto", check: bool = True, slots: int | None = None) -> OpenAICompatibleLLM:
+    """A client for a local test server, with short backoffs; no cache unless ``cache_path`` is given; ``slots``
+    as ``EmbeddedServer.slots`` (pin requests to llama-server slots)."""
     llm = OpenAICompatibleLLM(base_url, model, concurrency=concurrency, timeout_s=timeout_s,
                               retry=RetryPolicy(max_retries, backoff_base_s, backoff_max_s),
-                              cache=ResponseCache(cache_path) if cache_path else None, json_mode=json_mode)
+                              cache=ResponseCache(cache_path) if cache_path else None, json_mode=json_mode,
+                              slots=slots)
     if check:
         llm.check()
     return llm
