@@ -109,6 +109,7 @@ def _train_fitting_batch(data: list[str], model_dir: Path, config: DemoConfig, b
         try:
             return fit(TrainConfig(data=data, output_dir=model_dir, base_model=config.base_model,
                                    batch_size=batch_size, epochs=config.epochs, min_steps=config.min_steps,
+                                   progress=False,
                                    document_max_length=config.document_max_length, overwrite=True), log=log)
         except NotEnoughDataError:
             if batch_size <= 2:

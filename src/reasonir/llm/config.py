@@ -80,6 +80,10 @@ class LLMConfig:
     embedded_threads: int | None = None  # None: llama.cpp's default (all cores)
     embedded_engine: Engine = "auto"  # auto: llama-server when built (reasonir.llm.native), else llama-cpp-python
     embedded_parallel: int = DEFAULT_PARALLEL  # llama-server slots decoded together
+    # with llama-server, requests in flight per slot: a seed's candidates queue on the slot that holds their prompt,
+    # so the client needs slots x candidates in flight to keep every slot busy (issue 9's measurement)
+    embedded_requests_per_slot: int = 8
+    embedded_timeout_s: float = 900.0  # queued behind a slot's other candidates on a busy CPU; nothing to retry to
     check: bool = True  # ping the endpoint and check the model before any work
     api_key: str | None = field(default=None, repr=False)
 

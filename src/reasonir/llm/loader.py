@@ -44,6 +44,9 @@ def load_llm(config: LLMConfig | None = None) -> BaseLLM:
         json_mode = ("json_object_schema" if server.engine_used == "llama-cpp-python" and config.json_mode == "auto"
                      else config.json_mode)
         context_window = config.context_window or config.embedded_n_ctx
+        concurrency, timeout_s = config.concurrency, max(config.timeout_s, config.embedded_timeout_s)
+        if server.engine_used == "llama-server":
+            concurrency = max(concurrency, config.embedded_parallel * config.embedded_requests_per_slot)
         if config.model not in (None, DEFAULT_ALIAS):
             server.stop()
             raise UnknownModelError(f"the embedded server serves only {DEFAULT_ALIAS}, not {config.model!r}; set "
@@ -52,8 +55,9 @@ def load_llm(config: LLMConfig | None = None) -> BaseLLM:
         api_key = config.key()  # MissingKeyError before any network traffic
         base_url, model, on_close = config.base_url, config.model, None
         json_mode, context_window, slots = config.json_mode, config.context_window, None
-    llm = OpenAICompatibleLLM(base_url, model, api_key=api_key, concurrency=config.concurrency,
-                              timeout_s=config.timeout_s, retry=retry,
+        concurrency, timeout_s = config.concurrency, config.timeout_s
+    llm = OpenAICompatibleLLM(base_url, model, api_key=api_key, concurrency=concurrency, timeout_s=timeout_s,
+                              retry=retry,
                               cache=ResponseCache(cache_path) if cache_path else None, prices=prices,
                               context_window=context_window, json_mode=json_mode, on_close=on_close, slots=slots)
     if config.check:

@@ -104,6 +104,7 @@ class TrainConfig:
     overwrite: bool = False  # allow training into a non-empty output_dir without resuming
     stop_after_steps: int | None = None  # simulate an interruption after this many steps (tests, drills)
     dataloader_num_workers: int = 0
+    progress: bool = True  # the trainer's progress bar and log lines on stdout (the demo turns them off)
 
     def __post_init__(self) -> None:
         self.data = [d if isinstance(d, DataSource) else DataSource.parse(str(d)) for d in self.data]

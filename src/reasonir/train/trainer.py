@@ -325,7 +325,7 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
         eval_strategy="steps" if (evaluator is not None and config.eval_steps) else "no",
         eval_steps=config.eval_steps,
         report_to="none",
-        disable_tqdm=rank != 0,
+        disable_tqdm=rank != 0 or not config.progress,
         # without a GPU, accelerate runs data parallel on the CPU only when told so, over gloo
         use_cpu=not torch.cuda.is_available(),
         ddp_backend="gloo" if (world > 1 and not torch.cuda.is_available()) else None,
@@ -336,6 +336,11 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
         data_collator=_collator(model, config, _columns(dataset)),
         callbacks=_callbacks(config, history, log, rank),
     )
+    if not config.progress:  # our own callback still logs each step through ``log``
+        from transformers import PrinterCallback, ProgressCallback
+
+        trainer.remove_callback(PrinterCallback)
+        trainer.remove_callback(ProgressCallback)
     result = TrainResult(output_dir=out, rows_per_source=mixture.rows_per_source, loss_history=history)
     if evaluator is not None and checkpoint is None:
         result.dev_before = _strip(evaluator(model), evaluator.name)
