@@ -66,8 +66,9 @@ class DemoResult:
 
 
 def quiet_third_party(log_file: Path) -> None:
-    """Send transformers/sentence-transformers/datasets logs and progress bars to ``log_file``: the demo prints
-    one line per stage and a closing table instead."""
+    """Send transformers/sentence-transformers/datasets logs and progress bars to ``log_file``, for the whole
+    process (the ``reasonir demo`` command calls it; the library leaves logging alone): the demo prints one line per
+    stage and a closing table instead."""
     import logging
     import os
 
@@ -120,7 +121,8 @@ def _train_fitting_batch(data: list[str], model_dir: Path, config: DemoConfig, b
 
 def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str], None] = print) -> DemoResult:
     """Synthesize, train and evaluate on ``config.dataset``; ``llm`` defaults to the embedded SmolLM2. Prints one
-    line per stage through ``log``; third-party logs go to ``<workdir>/demo.log``."""
+    line per stage through ``log``; the details (synthesis report, training log) go to ``<workdir>/demo.log``
+    (``reasonir demo`` also sends third-party logs there: ``quiet_third_party``)."""
     from reasonir.data import load_dataset, read_training_rows
     from reasonir.data.atomic import atomic_open
     from reasonir.evaluate import compare_retrievers
@@ -130,7 +132,6 @@ def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str],
     config = config or DemoConfig()
     work = Path(config.workdir)
     work.mkdir(parents=True, exist_ok=True)
-    quiet_third_party(work / "demo.log")
     detail = _file_logger(work / "demo.log")
     dataset: Dataset = load_dataset(str(config.dataset))
     seconds: dict[str, float] = {}

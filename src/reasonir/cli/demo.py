@@ -33,6 +33,12 @@ def run(args: argparse.Namespace) -> int:
                         base_model=args.base_model, retrain=args.retrain)
     if args.dataset:
         config.dataset = args.dataset
+    from pathlib import Path
+
+    from reasonir.demo import quiet_third_party
+
+    Path(config.workdir).mkdir(parents=True, exist_ok=True)
+    quiet_third_party(Path(config.workdir) / "demo.log")
     with llm_from_args(args) as llm:
         result = run_demo(config, llm)
     if args.output == "json":

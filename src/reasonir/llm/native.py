@@ -80,6 +80,11 @@ def build_llama_server(dest: Path | None = None, *, jobs: int | None = None, for
     stamp = _stamp(dest)
     if not force and dest.is_file() and stamp.is_file() and stamp.read_text().strip() == version:
         return dest
+    built = _build_cache(version)  # another checkout on this machine built the same version: reuse it
+    if not force and (built / BINARY).is_file() and (built / QUANTIZE).is_file():
+        _install(built, dest)
+        stamp.write_text(version + "\n")
+        return dest
     if shutil.which("cmake") is None:
         raise MissingDependencyError("building llama-server needs cmake and a C++ compiler (apt-get install cmake "
                                      "g++), or set $REASONIR_LLAMA_SERVER to an existing llama-server binary")
@@ -105,13 +110,27 @@ def build_llama_server(dest: Path | None = None, *, jobs: int | None = None, for
         finally:
             if log:
                 out.close()  # type: ignore[union-attr]
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        for name, target in ((QUANTIZE, dest.with_name(QUANTIZE)), (BINARY, dest)):
-            partial = target.with_name(target.name + ".partial")
-            shutil.copy2(build / "bin" / name, partial)
-            os.replace(partial, target)  # atomic: a crash leaves the old binary or none, never half of one
+        _install(build / "bin", built)
+        _install(built, dest)
     stamp.write_text(version + "\n")
     return dest
+
+
+def _build_cache(version: str) -> Path:
+    """Where built binaries are kept per llama-cpp-python version (``$REASONIR_CACHE/native/<version>``, statically
+    linked, so a fresh checkout's ``make install`` copies them instead of compiling for 15 CPU-minutes)."""
+    from reasonir.llm.config import cache_root
+
+    return cache_root() / "native" / version
+
+
+def _install(folder: Path, dest: Path) -> None:
+    """Copy llama-server and llama-quantize from ``folder`` to ``dest``'s folder, each atomically."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    for name, target in ((QUANTIZE, dest.with_name(QUANTIZE)), (BINARY, dest)):
+        partial = target.with_name(target.name + ".partial")
+        shutil.copy2(folder / name, partial)
+        os.replace(partial, target)  # atomic: a crash leaves the old binary or none, never half of one
 
 
 def q8_0_copy(source: Path, cache_dir: Path) -> Path | None:
