@@ -16,7 +16,7 @@ install: .venv/.installed
 	# the browser test drives Debian's chromium (playwright cannot download its own browsers here)
 	[ -x /usr/bin/chromium ] || { apt-get update -q && apt-get install -y -q chromium; } || echo "chromium not installed: the browser test will skip"
 	# llama.cpp's llama-server, the embedded LLM's batched engine, from the sources in llama-cpp-python's sdist
-	# (about 15 CPU-minutes; kept in .venv/bin with a version stamp, so a rerun skips it)
+	# (about 15 CPU-minutes; kept in .venv/bin with a version stamp and in ~/.cache/reasonir/native, so a rerun or another checkout skips it)
 	CMAKE_BUILD_PARALLEL_LEVEL=2 .venv/bin/reasonir llm build-server
 	touch $@
 
