@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import random
 import re
 import string
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import Literal
 
 from reasonir.data.errors import DataError
+from reasonir.data.jsonl import read_jsonl
 from reasonir.rag.prompts import load_prompts
 
 QuestionFormat = Literal["auto", "mmlu", "mmlu-original", "gpqa", "jsonl", "scifact"]
@@ -214,37 +214,25 @@ def _gpqa(path: Path, seed: int) -> Iterator[Question]:
 
 def _jsonl(path: Path) -> Iterator[Question]:
     seen: set[str] = set()
-    with open(path, encoding="utf-8") as fh:
-        for line, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise DataError(path, line, None, f"malformed JSON ({exc.msg})") from None
-            if not isinstance(obj, dict):
-                raise DataError(path, line, None, "expected a JSON object")
-            for name in ("question", "choices", "answer"):
-                if name not in obj:
-                    raise DataError(path, line, name, "missing field")
-            text = obj["question"]
-            if not isinstance(text, str) or not text.strip():
-                raise DataError(path, line, "question", "expected a non-empty string")
-            choices = obj["choices"]
-            if (not isinstance(choices, list) or not 2 <= len(choices) <= len(LETTERS)
-                    or not all(isinstance(c, str) and c.strip() for c in choices)):
-                raise DataError(path, line, "choices", f"expected a list of 2 to {len(LETTERS)} non-empty strings")
-            choices = tuple(c.strip() for c in choices)
-            answer = _jsonl_answer(obj["answer"], choices, path, line)
-            qid = str(obj.get("id", line))
-            if qid in seen:
-                raise DataError(path, line, "id", f"duplicate id {qid!r}")
-            seen.add(qid)
-            evidence = obj.get("evidence_ids", [])
-            if not isinstance(evidence, list):
-                raise DataError(path, line, "evidence_ids", "expected a list of document ids")
-            yield Question(qid, text.strip(), choices, answer, str(obj.get("subject", "")),
-                           tuple(str(e) for e in evidence), str(obj.get("query", "")), f"{path}:{line}")
+    for line, obj in read_jsonl(path, ("question", "choices", "answer")):
+        text = obj["question"]
+        if not isinstance(text, str) or not text.strip():
+            raise DataError(path, line, "question", "expected a non-empty string")
+        choices = obj["choices"]
+        if (not isinstance(choices, list) or not 2 <= len(choices) <= len(LETTERS)
+                or not all(isinstance(c, str) and c.strip() for c in choices)):
+            raise DataError(path, line, "choices", f"expected a list of 2 to {len(LETTERS)} non-empty strings")
+        choices = tuple(c.strip() for c in choices)
+        answer = _jsonl_answer(obj["answer"], choices, path, line)
+        qid = str(obj.get("id", line))
+        if qid in seen:
+            raise DataError(path, line, "id", f"duplicate id {qid!r}")
+        seen.add(qid)
+        evidence = obj.get("evidence_ids", [])
+        if not isinstance(evidence, list):
+            raise DataError(path, line, "evidence_ids", "expected a list of document ids")
+        yield Question(qid, text.strip(), choices, answer, str(obj.get("subject", "")),
+                       tuple(str(e) for e in evidence), str(obj.get("query", "")), f"{path}:{line}")
 
 
 def _jsonl_answer(value: object, choices: tuple[str, ...], path: Path, line: int) -> int:

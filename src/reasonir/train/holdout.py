@@ -14,8 +14,6 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-import numpy as np
-
 from reasonir.data.records import TrainingRow
 
 
