@@ -34,7 +34,7 @@ import random
 import re
 import string
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -192,15 +192,22 @@ def _with_choices(text: str, choices: tuple[str, ...]) -> str:
     return " ".join([text, *choices])
 
 
+def _dict_rows(reader: csv.DictReader, columns: Sequence[str], where: str | Path,
+               what: str) -> Iterator[tuple[int, dict]]:
+    """(first line of the record, row) of a headed CSV, after checking the header names every one of ``columns``
+    (``_csv_rows`` is the header-less twin)."""
+    missing = [c for c in columns if c not in (reader.fieldnames or [])]
+    if missing:
+        raise DataError(where, 1, missing[0], f"missing {what}")
+    line = 1
+    for row in reader:
+        start, line = line + 1, reader.line_num  # a quoted field may span lines: the record starts after the last
+        yield start, row
+
+
 def _gpqa(path: Path, seed: int) -> Iterator[Question]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in GPQA_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DataError(path, 1, missing[0], "missing GPQA column")
-        line = 1
-        for row in reader:
-            start, line = line + 1, reader.line_num
+        for start, row in _dict_rows(csv.DictReader(fh), GPQA_COLUMNS, path, "GPQA column"):
             text = _text(row["Question"] or "", path, start, "Question")
             options = [_text(row[c] or "", path, start, c) for c in GPQA_COLUMNS[1:]]
             qid = (row.get("Record ID") or "").strip() or str(start)
@@ -258,13 +265,8 @@ def _scifact(path: Path, split: str) -> QuestionSet:
     else:
         text, where = path.read_text(encoding="utf-8-sig"), str(path)
     claims: dict[str, dict] = {}  # SciFact writes one row per (claim, evidence sentence set)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in SCIFACT_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise DataError(where, 1, missing[0], "missing SciFact claims column")
-    line = 1
-    for row in reader:
-        start, line = line + 1, reader.line_num
+    for start, row in _dict_rows(csv.DictReader(io.StringIO(text, newline="")), SCIFACT_COLUMNS, where,
+                                 "SciFact claims column"):
         cid = _text(row["id"] or "", Path(where), start, "id")
         claim = claims.setdefault(cid, {"text": _text(row["claim"] or "", Path(where), start, "claim"),
                                         "labels": set(), "docs": [], "line": start})
