@@ -135,7 +135,8 @@ async def asynthesize(documents: Sequence[Document], llm: LLM, out_path: str | P
     fingerprint = _job_fingerprint(config, prompts, documents, getattr(llm, "model", ""))
     report = SynthReport(str(out), fingerprint, prompt_style=style)
     open_job(out, fingerprint, resume, overwrite)
-    usage_at_start = llm.usage().snapshot() if hasattr(llm.usage(), "snapshot") else None
+    usage = llm.usage()
+    usage_at_start = usage.snapshot() if hasattr(usage, "snapshot") else None
     with ExitStack() as stack:
         store = JobStore(out, report, stack)
         run = _Run(llm, store, config, prompts, report)

@@ -118,20 +118,21 @@ async def sample_vl(ask: Ask, seed: Seed, prompts: Prompts, config: SynthConfig,
             outcome.dropped[failure_reason(answer)] += n
             return []
         tasks = answer.value[:n]
+    def messages_for(i: int, q_words: int, p_words: int) -> list:
+        return (vl.example_messages(tasks[i], q_words, p_words, prompts) if structured
+                else vl.query_messages(seed, q_words, prompts))
+
     plans = []
     for i in range(len(tasks) if structured else n):
         q_words, p_words = vl.target_lengths(seed.id, i, config)
-        draft = (vl.example_messages(tasks[i], q_words, p_words, prompts) if structured
-                 else vl.query_messages(seed, q_words, prompts))
-        fitted = vl.fit_lengths(q_words, p_words, llmcall.prompt_tokens(draft), context_window,
-                                config.vl.tokens_per_word, writes_positive=structured)
+        fitted = vl.fit_lengths(q_words, p_words, llmcall.prompt_tokens(messages_for(i, q_words, p_words)),
+                                context_window, config.vl.tokens_per_word, writes_positive=structured)
         outcome.candidates += 1
         if fitted is None:
             outcome.dropped["context_overflow"] += 1
             continue
         q_words, p_words = fitted
-        messages = (vl.example_messages(tasks[i], q_words, p_words, prompts) if structured
-                    else vl.query_messages(seed, q_words, prompts))
+        messages = messages_for(i, q_words, p_words)  # the prompt again, now naming the fitted lengths
         outcome.target_words.append(q_words)
         plans.append((i, q_words, p_words, messages))
     shape = vl.parse_example if structured else vl.parse_message
