@@ -25,9 +25,12 @@ def test_filler_and_refusals_seen_from_small_models_are_caught():
     for text in ("...I am ready to provide a question about it.", "The answer to this question is:",
                  "I am looking for a question that can help me solve this problem.",
                  "Based on the given information, what is the result?", "I'm sorry, I cannot help with that.",
-                 "Here's an example of a passage that uses the words"):
+                 "Here's an example of a passage that uses the words", "The answer is: A. A study found",
+                 "The question you asked, which was about AML, is a classic", "Title: A Different Perspective",
+                 "The answer to the question about the mechanism of PRC2 would be:"):
         assert is_filler(text), text
-    for text in ("Why does a sealed bottle crack in the freezer?", "How should a bakery price bread below cost?"):
+    for text in ("Why does a sealed bottle crack in the freezer?", "How should a bakery price bread below cost?",
+                 "What is the answer to a rising title insurance premium?", "The answer is complex: why?"):
         assert not is_filler(text), text
     assert Filters(FilterConfig(min_query_words=2)).check(
         "hq", "I am ready to write the question now, here it comes", POS) == "filler"

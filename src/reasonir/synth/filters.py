@@ -42,8 +42,10 @@ FILLER = re.compile(
     r"follow-up\s+question|possible\s+question|(?:here\s+is|provide|write|create|generate)\s+"
     r"(?:a|an|the|one)\s+(?:question|query|passage|message)|i\s+(?:am|'m)\s+looking\s+for\s+a\s+question|"
     r"here(?:'s|\s+is|\s+are)\s+(?:an?\s+)?(?:example|passage|question|query|message|text)|as\s+follows|"
-    r"let\s+me\s+know|please\s+provide|feel\s+free|hope\s+this\s+helps|in\s+this\s+(?:task|exercise))\b",
-    re.I)
+    r"let\s+me\s+know|please\s+provide|feel\s+free|hope\s+this\s+helps|in\s+this\s+(?:task|exercise)|"
+    r"the\s+question\s+(?:that\s+)?you\s+asked|the\s+answer\s+(?:to\s+[^:]{0,80}\s+)?(?:is|would\s+be)(?=\s*:)|"
+    r"^\s*title(?=\s*:))\b",
+    re.I | re.M)
 
 
 def is_filler(text: str) -> bool:

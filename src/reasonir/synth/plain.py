@@ -6,6 +6,10 @@ Example:
     'Why does a sealed bottle crack in the freezer?'
     >>> question("Sure! Here is a question: How do tides form?")
     'How do tides form?'
+    >>> question('A person who wants to know about bone might ask, "What is osteogenesis?')
+    'What is osteogenesis?'
+    >>> question("1. How does FBW7 act in cancer?")
+    'How does FBW7 act in cancer?'
     >>> passage("Passage: Tides rise twice a day.\\nQuestion: why")
     'Tides rise twice a day.'
 """
@@ -19,6 +23,9 @@ _LABEL = re.compile(r"^\s*(?:\*\*)?(?:question|q|message|passage|answer|query|te
 _NEXT = re.compile(r"\n\s*(?:\*\*)?(?:question|q|text|document|answer|message|passage|note)\s*\d*\s*(?:\*\*)?\s*[:：]",
                    re.I)
 _PREAMBLE = re.compile(r"^\s*(?:sure|certainly|of course|okay|ok|here(?:'s| is| are))[^:\n]{0,60}:\s*", re.I)
+# "You could ask:", "A person who wants to know about X might ask," and list numbers: lead-ins, not the question
+_LEAD_IN = re.compile(r"^\s*(?:\d{1,2}[.)]\s+|[^:\n?]{0,80}\b(?:could|might|would|should|may|can)\s+ask\b[^:\n?]{0,20}[:,]\s*)",
+                      re.I)
 _QUOTES = "\"'“”‘’`"
 
 
@@ -43,7 +50,7 @@ def question(text: str | None) -> str:
     """The first question (or, failing that, the first line) of a short answer."""
     body = passage(text)
     first = next((line.strip() for line in body.splitlines() if line.strip()), "")
-    first = _strip(first)
+    first = _strip(_LEAD_IN.sub("", _strip(first)))
     mark = first.find("?")
     if mark >= 0:
         first = first[: mark + 1]
