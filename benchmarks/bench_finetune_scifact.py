@@ -96,6 +96,10 @@ def main() -> int:
     p.add_argument("--query-max-length", type=int, default=128)
     p.add_argument("--document-max-length", type=int, default=256)
     p.add_argument("--lr", type=float, default=None, help="default: the base model's (2e-5)")
+    p.add_argument("--merge-base", type=float, default=None, help="default: the base model's (MiniLM 0.5, WiSE-FT)")
+    p.add_argument("--max-rank", type=int, default=None,
+                   help="train only on rows whose positive ranked within this at synthesis (meta.positive_rank)")
+    p.add_argument("--per-seed", type=int, default=None, help="... and at most this many per seed, the best ranked")
     p.add_argument("--eval-max-docs", type=int, default=None, help="evaluate on a corpus subset of this size")
     p.add_argument("--model-out", type=Path, default=None, help="keep the fine-tuned model here")
     p.add_argument("--out", type=Path, default=None, help="default: results/train_finetune_scifact.json")
@@ -105,6 +109,16 @@ def main() -> int:
     from reasonir.train.evaluator import load_dev_set
 
     n_rows = check_no_query_leak(args.data, args.scifact)
+    train_file = args.data
+    if args.max_rank is not None or args.per_seed is not None:
+        from sweep_finetune_scifact import select_rows
+
+        rows = [json.loads(line) for line in open(args.data, encoding="utf-8") if line.strip()]
+        chosen = select_rows(rows, args.max_rank, args.per_seed, args.negatives)
+        train_file = Path(tempfile.mkdtemp()) / "selected.jsonl"
+        train_file.write_text("".join(json.dumps(r) + "\n" for r in chosen), encoding="utf-8")
+        print(f"selected {len(chosen)} of {n_rows} rows (positive rank <= {args.max_rank}, {args.per_seed} per seed)")
+        n_rows = len(chosen)
     splits = {name: load_dev_set(args.scifact, name, max_documents=args.eval_max_docs)
               for name in args.splits.split(",")}
     for name, data in splits.items():
@@ -120,10 +134,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = args.model_out or Path(tmp) / "model"
         config = TrainConfig(
-            data=[str(args.data)], output_dir=out, batch_size=args.batch_size, negatives_per_query=args.negatives,
+            data=[str(train_file)], output_dir=out, batch_size=args.batch_size, negatives_per_query=args.negatives,
             query_max_length=args.query_max_length, document_max_length=args.document_max_length,
             learning_rate=args.lr, max_steps=args.max_steps, epochs=args.epochs, temperature=args.temperature,
-            save_steps=10**6, logging_steps=20,
+            merge_base=args.merge_base, save_steps=10**6, logging_steps=20,
             overwrite=args.model_out is not None,
         )
         result = fit(config)

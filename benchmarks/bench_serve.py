@@ -147,8 +147,10 @@ async def load(base: str, queries: list[str], clients: int, seconds: float, k: i
                 if ok:
                     latencies.append(latency)
                     batches.append(int(r.json()["timings_ms"]["batch_size"]))
+                elif isinstance(r, Exception):  # an exception's str() can be empty: name its type too
+                    errors.append(f"{type(r).__name__}: {r}")
                 else:
-                    errors.append(str(getattr(r, "status_code", r)))
+                    errors.append(f"HTTP {r.status_code}: {r.text[:200]}")
 
         begin = time.perf_counter()
         await asyncio.gather(*(one_client(c) for c in range(clients)))

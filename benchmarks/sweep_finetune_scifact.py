@@ -33,9 +33,13 @@ DEFAULT_GRID = [
 ]
 
 
-def select_rows(rows: list[dict], max_rank: int | None, per_seed: int | None, negatives: int) -> list[dict]:
-    """Rows whose positive ranked within ``max_rank`` at synthesis, the best ``per_seed`` of each seed document."""
-    kept = [r for r in rows if max_rank is None or (r["meta"].get("positive_rank") or 10**9) <= max_rank]
+def select_rows(rows: list[dict], max_rank: int | None, per_seed: int | None, negatives: int,
+                candidate: int | None = None) -> list[dict]:
+    """Rows whose positive ranked within ``max_rank`` at synthesis, the best ``per_seed`` of each seed document;
+    ``candidate``: only that sampled candidate of each seed, whatever its rank (one request per document, as a
+    naive recipe without selection would have it)."""
+    kept = [r for r in rows if (max_rank is None or (r["meta"].get("positive_rank") or 10**9) <= max_rank)
+            and (candidate is None or r["meta"].get("candidate") == candidate)]
     kept.sort(key=lambda r: (r.get("seed_id") or "", r["meta"].get("positive_rank") or 10**9))
     out, per = [], {}
     for r in kept:
@@ -110,7 +114,8 @@ def main() -> int:
     print("base", record["base"], flush=True)
     for entry in grid:
         t0 = time.perf_counter()
-        chosen = select_rows(rows, entry.get("max_rank"), entry.get("per_seed"), entry.get("negatives", 1))
+        chosen = select_rows(rows, entry.get("max_rank"), entry.get("per_seed"), entry.get("negatives", 1),
+                             entry.get("candidate"))
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(tmp) / "rows.jsonl"
             data.write_text("".join(json.dumps(r) + "\n" for r in chosen))

@@ -148,3 +148,32 @@ def test_fewer_rows_than_one_batch_is_an_error_before_training(tiny_bert, tmp_pa
                             for i in range(3)))
     with pytest.raises(NotEnoughDataError, match="3 usable training rows"):
         fit(tiny(rows, tmp_path / "m", tiny_bert), log=lambda _: None)
+
+
+def test_merge_base_takes_back_that_share_of_the_base_weights(rows_file, tiny_bert, tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    tuned = fit(tiny(rows_file, tmp_path / "tuned", tiny_bert, merge_base=0.0), log=lambda _: None)
+    logged: list[str] = []
+    merged = fit(tiny(rows_file, tmp_path / "merged", tiny_bert, merge_base=0.25), log=logged.append)
+    assert tuned.loss_history == merged.loss_history  # the same run until the merge
+    assert any("merged back 0.25" in line for line in logged)
+    weights = {name: SentenceTransformer(str(path)).state_dict()
+               for name, path in (("base", tiny_bert), ("tuned", tmp_path / "tuned"), ("merged", tmp_path / "merged"))}
+    changed = 0
+    for key, value in weights["merged"].items():
+        if value.is_floating_point():
+            expected = 0.75 * weights["tuned"][key] + 0.25 * weights["base"][key]
+            assert np.allclose(value.numpy(), expected.numpy(), atol=1e-6), key
+            changed += int(not np.allclose(weights["tuned"][key].numpy(), weights["base"][key].numpy()))
+    assert changed > 0
+    assert read_summary(tmp_path / "merged")["settings"]["merge_base"] == 0.25
+
+
+def test_merge_base_default_comes_from_the_model_table():
+    from reasonir.models.instructions import get_training_defaults
+
+    assert get_training_defaults("sentence-transformers/all-MiniLM-L6-v2").merge_base == 0.5
+    assert get_training_defaults("my-org/some-llm", is_llm=True).merge_base == 0.0
+    with pytest.raises(ValueError, match="merge_base"):
+        TrainConfig(data=["x.jsonl"], output_dir="o", merge_base=1.0)

@@ -16,6 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workdir", default="demo-output", help="where rows, model and results.json go")
     defaults = DemoConfig()
     p.add_argument("--hq-seeds", type=int, default=defaults.hq_seeds, help="seed documents for HQ rows")
+    p.add_argument("--hq-candidates", type=int, default=defaults.hq_candidates,
+                   help="HQ questions sampled per seed, the best kept")
     p.add_argument("--vl-seeds", type=int, default=defaults.vl_seeds, help="seed documents for VL rows")
     p.add_argument("--epochs", type=float, default=defaults.epochs)
     p.add_argument("--base-model", help="encoder to fine-tune (default all-MiniLM-L6-v2)")
@@ -29,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     from reasonir.demo import DemoConfig, run_demo
     from reasonir.llm.cli_args import llm_from_args
 
-    config = DemoConfig(workdir=args.workdir, hq_seeds=args.hq_seeds, vl_seeds=args.vl_seeds, epochs=args.epochs,
+    config = DemoConfig(workdir=args.workdir, hq_seeds=args.hq_seeds, hq_candidates=args.hq_candidates,
+                        vl_seeds=args.vl_seeds, epochs=args.epochs,
                         base_model=args.base_model, retrain=args.retrain)
     if args.dataset:
         config.dataset = args.dataset

@@ -60,5 +60,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"serving {args.index} on http://{args.host}:{args.port} ({auth}; {args.workers} worker(s))",
           file=sys.stderr)
     uvicorn.run("reasonir.serve.app:app_from_environ", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=args.log_level)
+                workers=args.workers, log_level=args.log_level,
+                # uvicorn closes a keep-alive connection idle 5 s; a client that sends on it at that moment gets a
+                # dropped connection instead of an answer (pooled clients under bursty load). 75 s: nginx's default
+                timeout_keep_alive=75)
     return 0

@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--instruction-format", choices=["auto", "gritlm", "e5", "plain", "none"], default="auto")
     p.add_argument("--instruction", default="", help="instruction for rows that have none")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: the base model's, 2e-5)")
+    p.add_argument("--merge-base", type=float, default=None,
+                   help="share of the base model's weights merged back after training, WiSE-FT (default: the base "
+                        "model's, models/instructions.json: MiniLM 0.5, LLM backbones 0)")
     p.add_argument("--holdout", type=float, default=0.1,
                    help="share of rows held out for the label-free dev signal (positive recall@10; 0: off)")
     p.add_argument("--epochs", type=float, default=1.0)
@@ -71,7 +74,7 @@ def config_from_args(args: argparse.Namespace):
         negatives_per_query=args.negatives, gradcache_mini_batch=args.gradcache_mini_batch,
         temperature=args.temperature, query_max_length=query_len, document_max_length=doc_len,
         instruction_format=args.instruction_format, default_instruction=args.instruction, learning_rate=args.lr,
-        epochs=args.epochs, max_steps=args.max_steps, holdout=args.holdout, max_rows=args.max_rows, warmup_ratio=args.warmup_ratio,
+        merge_base=args.merge_base, epochs=args.epochs, max_steps=args.max_steps, holdout=args.holdout, max_rows=args.max_rows, warmup_ratio=args.warmup_ratio,
         seed=args.seed, save_steps=args.save_steps, logging_steps=args.logging_steps, lora_rank=args.lora_rank,
         bf16=args.bf16, gradient_checkpointing=args.gradient_checkpointing, resume=args.resume,
         overwrite=args.overwrite,

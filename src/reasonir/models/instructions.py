@@ -67,6 +67,7 @@ class TrainingDefaults:
     temperature: float
     learning_rate: float
     min_steps: int = 0
+    merge_base: float = 0.0
 
 
 def get_training_defaults(model: str | None, is_llm: bool = False,

@@ -69,7 +69,7 @@ class TrainConfig:
     gradcache_mini_batch: int | None = None  # set: CachedMultipleNegativesRankingLoss at this mini-batch (GradCache)
     gather_across_devices: bool = True  # distributed: every rank scores against all ranks' documents
     query_max_length: int = 128  # tokens; VL queries run up to ~2,000 tokens in ReasonIR, raise for LLM backbones
-    document_max_length: int = 256  # tokens; all-MiniLM-L6-v2 was trained at 256 word pieces
+    document_max_length: int = 256  # tokens; all-MiniLM-L6-v2 truncates at 256 (its card: trained on 128)
     # "auto": GritLM's "<|user|>\n{instruction}\n<|embed|>\n" for LLM backbones (ReasonIR-8B); none for BERT-style
     # encoders, which are searched without instructions (see trainer.resolve_style)
     instruction_format: InstructionFormat = "auto"
@@ -80,6 +80,10 @@ class TrainConfig:
     # None: the base model's entry; with few rows, epochs are raised until training takes this many steps
     min_steps: int | None = None
     max_steps: int = -1  # > 0 overrides epochs (Hugging Face Trainer semantics)
+    # WiSE-FT (Wortsman et al., 2022): after training each weight becomes (1 - merge_base) * fine-tuned + merge_base
+    # * base. None: the base model's entry (all-MiniLM-L6-v2: 0.5, which kept a few hundred noisy synthesized rows
+    # from costing accuracy on SciFact's dev claims; LLM backbones: 0, off). 0 keeps the fine-tuned weights.
+    merge_base: float | None = None
     warmup_ratio: float = 0.1  # sentence-transformers' training examples
     weight_decay: float = 0.01  # Hugging Face Trainer's AdamW examples
     seed: int = 42
@@ -117,6 +121,8 @@ class TrainConfig:
             raise ValueError("temperature must be positive")
         if not 0 <= self.holdout < 1:
             raise ValueError("holdout must be in [0, 1)")
+        if self.merge_base is not None and not 0 <= self.merge_base < 1:
+            raise ValueError("merge_base must be in [0, 1)")
         if self.batch_size < 2:
             raise ValueError("batch_size must be at least 2 for in-batch negatives")
         if self.negatives_per_query < 0:
@@ -124,8 +130,10 @@ class TrainConfig:
         if self.gradcache_mini_batch is not None and self.gradcache_mini_batch < 1:
             raise ValueError("gradcache_mini_batch must be >= 1")
 
-    def resolve(self, temperature: float, learning_rate: float, min_steps: int = 0) -> None:
+    def resolve(self, temperature: float, learning_rate: float, min_steps: int = 0, merge_base: float = 0.0) -> None:
         """Fill the settings left to the base model (``None``) with that model's defaults."""
+        if self.merge_base is None:
+            self.merge_base = merge_base
         if self.temperature is None:
             self.temperature = temperature
         if self.learning_rate is None:
@@ -164,6 +172,7 @@ class TrainConfig:
             "learning_rate": self.learning_rate,
             "epochs": self.epochs,
             "max_steps": self.max_steps,
+            "merge_base": self.merge_base,
         }
 
     def to_dict(self) -> dict[str, object]:

@@ -256,7 +256,8 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
     with memory_hint(config):
         model, is_llm = load_base_model(config)
     defaults = get_training_defaults(config.base_model or DEFAULT_ENCODER, is_llm)
-    config.resolve(defaults.temperature, defaults.learning_rate, defaults.min_steps)
+    config.resolve(defaults.temperature, defaults.learning_rate, defaults.min_steps, defaults.merge_base)
+    base_state = _copy_state(model) if config.merge_base else None  # before any step (and before resuming)
     style = resolve_style(config, is_llm)
     train_rows, held = split_holdout(mixture.rows, config.holdout, config.holdout_min_rows, config.seed)
     query_prompt = format_query("", config.default_instruction, style)
@@ -366,6 +367,10 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
         if rank == 0:
             log(f"stopped after {result.steps} steps as asked; checkpoint in {out / CHECKPOINTS}; rerun with --resume")
         return result
+    if base_state is not None:
+        merge_weights(model, base_state, config.merge_base)
+        if rank == 0:
+            log(f"merged back {config.merge_base:g} of the base model's weights (WiSE-FT)")
     if evaluator is not None:
         result.dev_after = _strip(evaluator(model), evaluator.name)
         if rank == 0:
@@ -407,6 +412,23 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
         shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)  # finished: the model folder is the result
         log(f"model written to {out}")
     return result
+
+
+def _copy_state(model) -> dict:
+    return {name: tensor.detach().to("cpu", copy=True) for name, tensor in model.state_dict().items()
+            if tensor.is_floating_point()}
+
+
+def merge_weights(model, base_state: dict, share: float) -> None:
+    """In place: every floating-point weight becomes ``(1 - share) * fine-tuned + share * base`` (WiSE-FT,
+    Wortsman et al., 2022: interpolating with the zero-shot weights keeps most of the fine-tuning gain and loses
+    less where the fine-tuning data was narrow or noisy)."""
+    import torch
+
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            if name in base_state:
+                tensor.mul_(1 - share).add_(base_state[name].to(tensor.device, tensor.dtype), alpha=share)
 
 
 def _strip(metrics: dict[str, float], name: str) -> dict[str, float]:
