@@ -37,24 +37,28 @@ PAD_SCORE = float(np.finfo(np.float32).min)  # FAISS's filler score for inner pr
 
 
 def choose_backend(queries: int, k: int) -> str:
-    """The backend ``"auto"`` means, from measurements on 2 shared CPU cores (benchmarks/bench_search.py).
+    """The backend ``"auto"`` means, from measurements on 2 shared CPU cores (benchmarks/bench_search.py,
+    benchmarks/results/search.json; 384-d unit vectors).
 
-    100k x 384 unit vectors, median seconds: at 1000 queries, k=1000, torch 1.6 s, FAISS 2.7 s, numpy 4.5 s (its
-    single-threaded ``argpartition`` over every score costs more than the matrix product); at 100 queries torch
-    0.25-0.33 s, numpy 0.6 s, FAISS 1.06 s; at 1-10 queries numpy's product 0.02-0.07 s, torch 0.03-0.12 s, FAISS
-    0.06-0.14 s. So: numpy below 32 queries, torch above (numpy when torch is not installed).
+    With up to a few hundred queries per call (an interactive search, a BEIR test set) FAISS's flat scan is the
+    slowest: 100k documents, 100 queries, k=1000: numpy 0.3 s, torch 0.35-0.47 s, FAISS 1.06 s; 300 queries, k=1000
+    (bench_retrieval.py): numpy 0.49 s, FAISS 1.61 s. With a thousand queries or more the three are within the
+    machine's noise of each other (100k documents, k=1000: FAISS 2.3-2.7 s, torch 2.0-3.3 s, numpy 2.6-4.5 s;
+    40k documents: FAISS 1.1-1.2 s, numpy 1.1-1.7 s, torch 1.4 s), and FAISS needs no score buffer (0 MB of
+    extra peak memory against 64-192 MB). So: blocked numpy below 512 queries, FAISS from 512 (numpy when FAISS
+    is not installed). ``k`` is not part of the rule: it moved no crossover we measured (k=100 and k=1000).
 
     Example:
         >>> choose_backend(1, 10)
         'numpy'
     """
-    if queries < 32:
+    if queries < 512:
         return "numpy"
     try:
-        import torch  # noqa: F401
+        import faiss  # noqa: F401
     except ImportError:
         return "numpy"
-    return "torch"
+    return "faiss"
 
 
 def exact_search(documents: np.ndarray, queries: np.ndarray, k: int, *, backend: ExactBackend = "auto",
