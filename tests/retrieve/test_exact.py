@@ -84,5 +84,5 @@ def test_more_queries_than_one_chunk_and_bad_input():
 
 
 def test_auto_rule():
-    assert choose_backend(1, 1000) == "numpy" and choose_backend(300, 1000) == "numpy"
+    assert choose_backend(1, 1000) == "numpy" and choose_backend(300, 1000) == "torch"
     assert choose_backend(1000, 100) == "faiss"

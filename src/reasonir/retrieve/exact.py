@@ -1,8 +1,8 @@
 """Exact (brute-force) inner-product top-k search, by the backend measured fastest on this kind of machine.
 
-FAISS ``IndexFlatIP`` keeps a heap of ``k`` per query while it scans; for a deep ``k`` (BRIGHT and BEIR rank
-1000) that heap dominates. A blocked matrix product followed by a partial selection per block is the same
-computation with cheaper selection:
+FAISS ``IndexFlatIP`` is fastest for large batches of queries, but with up to a few hundred queries per call (an
+interactive search, a BEIR test set) it was 3-4x slower than a matrix product followed by a partial selection
+(:func:`choose_backend` has the numbers). The backends:
 
 - ``torch``: ``torch.mm`` then ``torch.topk`` (which runs over rows in parallel);
 - ``numpy``: ``@`` then ``np.argpartition`` (single-threaded selection: fine for few queries, slow for many);
@@ -30,35 +30,37 @@ from reasonir.optional import require
 ExactBackend = Literal["auto", "faiss", "numpy", "torch"]
 EXACT_BACKENDS: tuple[str, ...] = ("auto", "faiss", "numpy", "torch")
 # 64 MiB of float32 scores per block: with 1000 queries that is 16,384 documents; numpy's selection adds an int64
-# index array twice that size, so a block costs ~200 MiB at most. Larger blocks measured no faster (see below).
+# index array twice that size, so a search peaks ~200 MiB above its inputs (measured 190-270 MB at 100k x 1000
+# queries). 16 MiB blocks measured 1.3-1.5x slower with torch at k=1000, 256 MiB no faster.
 BLOCK_BYTES = 64 * 2**20
 QUERY_CHUNK = 1024  # queries scored together; more only grows the score block
 PAD_SCORE = float(np.finfo(np.float32).min)  # FAISS's filler score for inner product (-FLT_MAX)
 
 
 def choose_backend(queries: int, k: int) -> str:
-    """The backend ``"auto"`` means, from measurements on 2 shared CPU cores (benchmarks/bench_search.py,
-    benchmarks/results/search.json; 384-d unit vectors).
+    """The backend ``"auto"`` means, from measurements on 2 shared CPU cores (benchmarks/bench_search.py, in
+    benchmarks/results/search.json; 100k unit vectors, 384-d; median seconds).
 
-    With up to a few hundred queries per call (an interactive search, a BEIR test set) FAISS's flat scan is the
-    slowest: 100k documents, 100 queries, k=1000: numpy 0.3 s, torch 0.35-0.47 s, FAISS 1.06 s; 300 queries, k=1000
-    (bench_retrieval.py): numpy 0.49 s, FAISS 1.61 s. With a thousand queries or more the three are within the
-    machine's noise of each other (100k documents, k=1000: FAISS 2.3-2.7 s, torch 2.0-3.3 s, numpy 2.6-4.5 s;
-    40k documents: FAISS 1.1-1.2 s, numpy 1.1-1.7 s, torch 1.4 s), and FAISS needs no score buffer (0 MB of
-    extra peak memory against 64-192 MB). So: blocked numpy below 512 queries, FAISS from 512 (numpy when FAISS
-    is not installed). ``k`` is not part of the rule: it moved no crossover we measured (k=100 and k=1000).
+    - 1 and 10 queries, k=100: numpy 0.010 / 0.040, torch 0.016 / 0.072, FAISS 0.033 / 0.070;
+    - 100 queries, k=100 and k=1000: numpy 0.128 / 0.140, torch 0.124 / 0.166, FAISS 0.58 / 0.58;
+    - 300 queries, k=1000: numpy 0.71, torch 0.45, FAISS 1.72;
+    - 1000 queries, k=100 / k=1000: FAISS 0.62-0.65 / 0.65-0.77, blocked numpy 0.82-0.90 / 1.49-1.79, torch
+      1.06-1.17 / 1.59-1.61; on 1M documents FAISS 5.3-5.4 s. FAISS also needs no score buffer.
+
+    So: numpy below 128 queries a call, torch from 128 to 511, FAISS from 512 (numpy when the chosen library
+    is not installed). ``k`` is not part of the rule: k=100 and k=1000 moved no crossover.
 
     Example:
         >>> choose_backend(1, 10)
         'numpy'
     """
-    if queries < 512:
-        return "numpy"
-    try:
-        import faiss  # noqa: F401
-    except ImportError:
-        return "numpy"
-    return "faiss"
+    choice = "numpy" if queries < 128 else "torch" if queries < 512 else "faiss"
+    if choice != "numpy":
+        try:
+            __import__(choice)
+        except ImportError:
+            return "numpy"
+    return choice
 
 
 def exact_search(documents: np.ndarray, queries: np.ndarray, k: int, *, backend: ExactBackend = "auto",
