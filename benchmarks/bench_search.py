@@ -17,7 +17,7 @@ usually higher at the same settings.
   Peak memory: growth of the process's peak RSS (VmHWM, reset through /proc/self/clear_refs before each run)
   over RSS before the run: whole process, C/C++ allocations (FAISS, torch, BLAS) included; inputs excluded.
 
-Run:  nice -n 19 .venv/bin/python benchmarks/bench_search.py   (about 8 minutes on 2 shared cores)
+Run:  nice -n 19 .venv/bin/python benchmarks/bench_search.py   (6.3 minutes on 2 shared cores, load average 1.3-3.8)
 Writes benchmarks/results/search.json and prints a summary.
 """
 from __future__ import annotations
