@@ -47,3 +47,32 @@ def test_a_malformed_corpus_line_is_named(tmp_path, capsys):
     assert main(["index", str(bad), "--out", str(tmp_path / "ix")]) == 2
     err = capsys.readouterr().err
     assert "bad.jsonl:2" in err and "text" in err
+
+
+def test_approximate_index_reports_recall_and_searches(corpus, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("REASONIR_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "ix-hnsw"
+    assert main(["index", str(corpus), "--retriever", "dense", "--out", str(out), "--no-progress", "--output", "json",
+                 "--faiss-factory", "HNSW16", "--ef-search", "16", "--recall-k", "2"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["recall"] == {"k": 2, "probes": 3, "probe_source": "documents", "recall": 1.0}
+    manifest = json.loads((out / "reasonir-index.json").read_text())
+    assert manifest["faiss_factory"] == "HNSW16" and manifest["recall"] == summary["recall"]
+    assert manifest["search_params"] == {"ef_search": 16}
+    assert main(["search", str(out), "kitty purring", "-k", "1", "--ef-search", "32", "--output", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"][0]["id"] == "cat"
+    assert main(["index", str(corpus), "--out", str(tmp_path / "ix-text"), "--retriever", "dense", "--no-progress",
+                 "--faiss-factory", "HNSW16"]) == 0
+    assert "HNSW16 recall@3 vs exact 1.0000 (3 documents as probes)" in capsys.readouterr().out
+
+
+def test_exact_backend_flag_on_search(corpus, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("REASONIR_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "ix"
+    assert main(["index", str(corpus), "--retriever", "dense", "--out", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    found = []
+    for backend in ("faiss", "numpy", "torch"):
+        assert main(["search", str(out), "kitty purring", "-k", "3", "--exact-backend", backend, "--output", "json"]) == 0
+        found.append([(r["id"], round(r["score"], 5)) for r in json.loads(capsys.readouterr().out)["results"]])
+    assert found[0] == found[1] == found[2]

@@ -20,8 +20,41 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
 
 
 def dense_options(args: argparse.Namespace, task: str | None = None) -> dict[str, Any]:
-    return {"batch_size": args.batch_size, "use_cache": not args.no_cache, "show_progress": not args.no_progress,
-            "task": task}
+    options = {"batch_size": args.batch_size, "use_cache": not args.no_cache, "show_progress": not args.no_progress,
+               "task": task}
+    return {**options, **search_options(args)}
+
+
+# dense index options: flag dest -> DenseRetriever keyword; unset flags (None) leave DenseRetriever's defaults
+_INDEX_OPTIONS = {"faiss_factory": "faiss_factory", "recall_k": "recall_k", "recall_probes": "recall_probes"}
+_SEARCH_OPTIONS = {"nprobe": "nprobe", "ef_search": "ef_search", "exact_backend": "exact_backend"}
+
+
+def add_search_args(p: argparse.ArgumentParser) -> None:
+    """Search-time options of a dense index (exact backend; IVF nprobe, HNSW efSearch)."""
+    from reasonir.retrieve.exact import EXACT_BACKENDS
+
+    p.add_argument("--exact-backend", choices=EXACT_BACKENDS, default=None,
+                   help="exact dense search: auto (measured rule, see reasonir/retrieve/exact.py), faiss, numpy, torch")
+    p.add_argument("--nprobe", type=int, default=None, help="IVF cells visited per query (approximate indexes)")
+    p.add_argument("--ef-search", type=int, default=None, help="HNSW candidate list length (approximate indexes)")
+
+
+def add_index_args(p: argparse.ArgumentParser) -> None:
+    """``--faiss-factory`` and its recall check, plus the search options saved with the index."""
+    g = p.add_argument_group("dense index structure (dense and hybrid)")
+    g.add_argument("--faiss-factory", default=None,
+                   help="approximate FAISS index, e.g. HNSW32, IVF1024,Flat, IVF1024,PQ32 (default: exact)")
+    g.add_argument("--recall-k", type=int, default=None, help="depth of the recall check against exact (default 100)")
+    g.add_argument("--recall-probes", type=int, default=None,
+                   help="document vectors used as probe queries for the recall check (default 200)")
+    add_search_args(g)  # type: ignore[arg-type]
+
+
+def search_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The dense index/search options the command line set (absent flags: nothing)."""
+    names = {**_INDEX_OPTIONS, **_SEARCH_OPTIONS}
+    return {key: getattr(args, dest) for dest, key in names.items() if getattr(args, dest, None) is not None}
 
 
 def build_retriever(kind: str, args: argparse.Namespace, task: str | None = None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from reasonir.cli._retrieval import RETRIEVER_KINDS, add_model_args
+from reasonir.cli._retrieval import RETRIEVER_KINDS, add_index_args, add_model_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,6 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="index folder (new, empty, or an index with --overwrite)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing reasonir index at --out")
     add_model_args(p)
+    add_index_args(p)
     p.add_argument("--output", choices=["text", "json"], default="text")
     p.set_defaults(func=run)
 
@@ -33,6 +34,19 @@ def run(args: argparse.Namespace) -> int:
     retriever.save(args.out, overwrite=args.overwrite)
     summary = {"index": args.out, "retriever": args.retriever, "documents": len(docs),
                "seconds": round(time.perf_counter() - start, 3)}
+    recall = _recall(retriever)
+    if recall is not None:
+        summary["recall"] = recall  # also in the index manifest
     print(json.dumps(summary) if args.output == "json" else
-          f"indexed {len(docs)} documents with {args.retriever} into {args.out} in {summary['seconds']} s")
+          f"indexed {len(docs)} documents with {args.retriever} into {args.out} in {summary['seconds']} s"
+          + (f"; {args.faiss_factory} recall@{recall['k']} vs exact {recall['recall']:.4f} "
+             f"({recall['probes']} {recall['probe_source']} as probes)" if recall else ""))
     return 0
+
+
+def _recall(retriever) -> dict | None:
+    """The approximate dense index's recall report, in a dense retriever or a hybrid's dense part."""
+    for part in [retriever, *getattr(retriever, "retrievers", [])]:
+        if getattr(part, "recall", None) is not None:
+            return part.recall
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from reasonir.cli._retrieval import add_pipeline_arguments
+from reasonir.cli._retrieval import add_pipeline_arguments, add_search_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,6 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-k", type=int, default=10, help="results to return (default: 10)")
     p.add_argument("--model", default=None, help="query encoder for a dense index (default: the one it was built with)")
     p.add_argument("--task", default=None, help="task whose reranking prompt to use (e.g. biology; default: generic)")
+    add_search_args(p)
     add_pipeline_arguments(p)
     p.add_argument("--output", choices=["text", "json"], default="text")
     p.set_defaults(func=run)
@@ -22,13 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import contextlib
 
-    from reasonir.cli._retrieval import needs_llm, pipeline_from_args
+    from reasonir.cli._retrieval import needs_llm, pipeline_from_args, search_options
     from reasonir.data import Query
     from reasonir.evaluate.runs import ranked
     from reasonir.retrieve import load_index, lookup_documents
     from reasonir.retrieve.compute import format_flops, summarize
 
-    kwargs = {"show_progress": False}
+    kwargs = {"show_progress": False, **search_options(args)}
     if args.model:
         kwargs["model"] = args.model
     retriever = load_index(args.index, **kwargs)

@@ -1,4 +1,10 @@
-"""Dense retrieval: a sentence-transformers bi-encoder, normalized embeddings, FAISS exact inner product.
+"""Dense retrieval: a sentence-transformers bi-encoder, normalized embeddings, exact or approximate inner product.
+
+Exact search (the default) keeps the vectors in a FAISS ``IndexFlatIP`` (the saved ``faiss.index``) and scores
+them with :func:`reasonir.retrieve.exact.exact_search`, whose ``exact_backend`` (``auto``, ``faiss``, ``numpy``,
+``torch``) was chosen by measurement. ``faiss_factory="HNSW32"`` (or ``"IVF1024,Flat"``, ``"IVF1024,PQ32"`` ...)
+builds an approximate FAISS index instead, trained on the corpus vectors; :attr:`DenseRetriever.recall` then
+holds its recall@k against exact search, measured at indexing time and saved in the manifest.
 
 Document embeddings are cached on disk by (model identity, document instruction, max length, corpus hash), so
 evaluating the same corpus again encodes only the queries. A model passed as an object (for example one being
@@ -21,13 +27,15 @@ import numpy as np
 from reasonir.data.records import Document, Query
 from reasonir.models import DEFAULT_ENCODER, get_instructions, load_encoder
 from reasonir.models import model_identity as identify_model
-from reasonir.retrieve import store
 from reasonir.optional import require
+from reasonir.retrieve import approximate, store
 from reasonir.retrieve.base import Run, document_text, run_row, search_depth
 from reasonir.retrieve.cache import EmbeddingCache, corpus_hash, embedding_key
+from reasonir.retrieve.exact import EXACT_BACKENDS, ExactBackend, exact_search
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
 
 def _import_faiss():
     return require("faiss", "models", purpose="dense retrieval")
@@ -42,10 +50,12 @@ def name_of(model: SentenceTransformer) -> str | None:
 
 
 class DenseRetriever:
-    """Bi-encoder retriever on sentence-transformers and FAISS ``IndexFlatIP`` (exact; cosine on unit vectors).
+    """Bi-encoder retriever on sentence-transformers and FAISS (cosine on unit vectors; exact unless
+    ``faiss_factory`` names an approximate index).
 
     ``query_instruction``/``document_instruction`` default to the model's entry for ``task`` in
-    ``reasonir/models/instructions.json`` (none for all-MiniLM-L6-v2); pass ``""`` for none.
+    ``reasonir/models/instructions.json`` (none for all-MiniLM-L6-v2); pass ``""`` for none. ``nprobe`` and
+    ``ef_search`` tune an IVF or HNSW index at search time; ``recall_k``/``recall_probes`` size the recall check.
     """
 
     kind = "dense"
@@ -63,6 +73,12 @@ class DenseRetriever:
         show_progress: bool = True,
         device: str | None = None,
         model_identity: str | None = None,
+        exact_backend: ExactBackend = "auto",
+        faiss_factory: str | None = None,
+        nprobe: int | None = None,
+        ef_search: int | None = None,
+        recall_k: int = approximate.RECALL_K,
+        recall_probes: int = approximate.RECALL_PROBES,
     ) -> None:
         if model is None or isinstance(model, (str, Path)):
             self.model_name: str | None = str(model or DEFAULT_ENCODER)
@@ -77,6 +93,13 @@ class DenseRetriever:
         self.batch_size, self.show_progress, self.device = batch_size, show_progress, device
         self.cache = EmbeddingCache(cache_dir) if use_cache else None
         self.encode_calls = 0  # how many times documents or queries went through the model (tests read it)
+        if exact_backend not in EXACT_BACKENDS:
+            raise ValueError(f"unknown exact_backend {exact_backend!r}; expected one of {', '.join(EXACT_BACKENDS)}")
+        self.exact_backend: ExactBackend = exact_backend
+        self.faiss_factory = faiss_factory or None  # "" (an unset CLI option) means exact search too
+        self.search_params = {"nprobe": nprobe, "ef_search": ef_search}
+        self.recall_k, self.recall_probes = recall_k, recall_probes
+        self.recall: dict | None = None  # approximate indexes: recall@k against exact, measured by index()
         self._index = None
         self._ids: list[str] = []
         self._indexed_key: str | None = None
@@ -129,21 +152,67 @@ class DenseRetriever:
             embeddings = self.encode_documents([document_text(d) for d in documents])
             if self.cache is not None and key is not None:
                 self.cache.put(key, embeddings)
-        self._build(embeddings)
-        self._ids = [d.id for d in documents]
-        self._indexed_key, self._documents, self._source = key, documents, None
+        self.index_vectors(embeddings, [d.id for d in documents], documents)
+        self._indexed_key = key
+        return self
+
+    def index_vectors(self, vectors: np.ndarray, ids: Sequence[str],
+                      documents: Sequence[Document] | None = None) -> DenseRetriever:
+        """Index vectors encoded elsewhere (unit rows, row i is document ``ids[i]``); ``documents`` are stored
+        with a saved index when given. Builds the approximate index and measures its recall if one is set.
+
+        Example:
+            >>> r = DenseRetriever(use_cache=False).index_vectors(np.eye(2, dtype=np.float32), ["a", "b"])
+            >>> r.search_vectors([Query("q", "")], np.array([[0.2, 0.8]], dtype=np.float32), k=1)
+            {'q': {'b': 0.800000011920929}}
+        """
+        if len(vectors) != len(ids):
+            raise ValueError(f"{len(vectors)} vectors for {len(ids)} ids")
+        if not len(ids):
+            raise ValueError("no documents to index")
+        self._build(vectors)
+        self._ids = list(ids)
+        self._indexed_key, self._documents, self._source = None, documents, None
         return self
 
     def document_embeddings(self) -> np.ndarray:
-        """The indexed documents' unit vectors, row i for the i-th indexed document (read back from the index)."""
+        """The indexed documents' unit vectors, row i for the i-th indexed document (read back from the index;
+        an approximate index returns what it can reconstruct, e.g. PQ-decoded vectors)."""
         if self._index is None:
             raise RuntimeError("call index() before document_embeddings()")
+        if self.faiss_factory is None:
+            return self._flat_vectors().copy()
+        faiss = _import_faiss()
+        try:
+            faiss.extract_index_ivf(self._index).make_direct_map()  # IVF reconstructs by id only with a map
+        except RuntimeError:
+            pass  # not an IVF index
         return self._index.reconstruct_n(0, self._index.ntotal)
+
+    @property
+    def approximate(self) -> bool:
+        """True when searches go through an approximate FAISS index (``faiss_factory``)."""
+        return self.faiss_factory is not None
+
+    def _flat_vectors(self) -> np.ndarray:
+        """The flat index's vectors as a numpy view of FAISS's own storage (no copy)."""
+        faiss = _import_faiss()
+        n, d = self._index.ntotal, self._index.d
+        if n == 0:
+            return np.empty((0, d), dtype=np.float32)
+        return faiss.rev_swig_ptr(self._index.get_xb(), n * d).reshape(n, d)
 
     def _build(self, embeddings: np.ndarray) -> None:
         faiss = _import_faiss()
-        self._index = faiss.IndexFlatIP(embeddings.shape[1])
-        self._index.add(np.ascontiguousarray(embeddings, dtype=np.float32))
+        embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
+        if self.faiss_factory is None:
+            self._index = faiss.IndexFlatIP(embeddings.shape[1])
+            self._index.add(embeddings)
+            self.recall = None
+            return
+        self._index = approximate.build_index(embeddings, self.faiss_factory, **self.search_params)
+        self.recall = approximate.measure_recall(self._index, embeddings, k=self.recall_k,
+                                                 probes=self.recall_probes)
 
     def search(self, queries: Sequence[Query], k: int = 1000) -> Run:
         if self._index is None:
@@ -160,7 +229,11 @@ class DenseRetriever:
             raise ValueError(f"query vectors have {vectors.shape[1]} dimensions, the index {self._index.d}; "
                              "was the index built with another model?")
         depth = search_depth(queries, k, len(self._ids))
-        scores, rows = self._index.search(np.ascontiguousarray(vectors, dtype=np.float32), depth)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if self.approximate or self.exact_backend == "faiss":
+            scores, rows = self._index.search(vectors, depth)
+        else:
+            scores, rows = exact_search(self._flat_vectors(), vectors, depth, backend=self.exact_backend)
         run: Run = {}
         for q, row_ids, row_scores in zip(queries, rows, scores):
             found = row_ids >= 0  # FAISS pads with -1 when the corpus is smaller than the depth
@@ -175,8 +248,11 @@ class DenseRetriever:
         settings = {
             "model": self.model_name, "model_identity": self.identity, "query_instruction": self.query_instruction,
             "document_instruction": self.document_instruction, "dim": int(self._index.d), "normalized": True,
-            "faiss": "IndexFlatIP", "count": len(self._ids),
+            "faiss": self.faiss_factory or "IndexFlatIP", "count": len(self._ids),
         }
+        if self.approximate:
+            settings.update(faiss_factory=self.faiss_factory, recall=self.recall,
+                            search_params={k: v for k, v in self.search_params.items() if v is not None})
         with store.writing_index(folder, self.kind, settings, overwrite=overwrite) as tmp:
             faiss.write_index(self._index, str(tmp / "faiss.index"))
             store.write_ids(tmp, self._ids)
@@ -191,8 +267,14 @@ class DenseRetriever:
         manifest = store.read_manifest(folder)
         kwargs.setdefault("query_instruction", manifest["query_instruction"])
         kwargs.setdefault("document_instruction", manifest["document_instruction"])
+        kwargs.setdefault("faiss_factory", manifest.get("faiss_factory"))  # absent in exact (and older) indexes
+        for name, value in manifest.get("search_params", {}).items():
+            kwargs.setdefault(name, value)  # nprobe/ef_search given to load() win over the saved ones
         retriever = cls(model if model is not None else manifest["model"], **kwargs)
         retriever._index = faiss.read_index(str(folder / "faiss.index"))
+        if retriever.approximate:
+            approximate.set_search_params(retriever._index, **retriever.search_params)
+            retriever.recall = manifest.get("recall")
         retriever._ids = store.read_ids(folder)
         retriever._source = folder
         return retriever

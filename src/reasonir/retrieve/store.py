@@ -2,7 +2,7 @@
 
 Layout of a saved index::
 
-    DIR/reasonir-index.json   manifest: {"format": "reasonir-index", "version": 1, "kind": "bm25"|"dense"|"hybrid", ...}
+    DIR/reasonir-index.json   manifest: {"format": "reasonir-index", "version": 1, "kind": "bm25"|"dense"|..., ...}
     DIR/doc_ids.json          document ids in index order
     DIR/documents.jsonl       the documents (id, title, text), so search results can show text
     DIR/...                   the kind's own files (faiss.index, bm25s/, part-0/ ...)
@@ -104,18 +104,13 @@ def lookup_documents(folder: str | Path, ids: Sequence[str]) -> dict[str, Docume
 
 
 def load_index(folder: str | Path, **kwargs) -> Retriever:
-    """Load any saved index, whatever its kind; ``kwargs`` go to the kind's ``load`` (e.g. ``model=`` for dense)."""
+    """Load any saved index, whatever its kind; ``kwargs`` go to the kind's ``load`` (e.g. ``model=`` for dense).
+
+    Kinds are looked up in :mod:`reasonir.retrieve.registry`, which imports the retriever only now.
+    """
+    from reasonir.retrieve import registry
+
     kind = read_manifest(folder)["kind"]
-    if kind == "bm25":
-        from reasonir.retrieve.bm25 import BM25Retriever
-
-        return BM25Retriever.load(folder)
-    if kind == "dense":
-        from reasonir.retrieve.dense import DenseRetriever
-
-        return DenseRetriever.load(folder, **kwargs)
-    if kind == "hybrid":
-        from reasonir.retrieve.hybrid import HybridRetriever
-
-        return HybridRetriever.load(folder, **kwargs)
-    raise DataError(Path(folder) / MANIFEST, None, "kind", f"unknown index kind {kind!r}")
+    if kind not in registry.kinds():
+        raise DataError(Path(folder) / MANIFEST, None, "kind", f"unknown index kind {kind!r}")
+    return registry.load(kind, folder, **kwargs)
