@@ -155,8 +155,8 @@ def main() -> int:
         "before": before, "after": after, "ndcg@10_change": delta, "bm25": reference,
         "train": {"steps": result.steps, "final_loss": result.train_loss, "seconds": round(result.train_seconds, 1),
                   "settings": config.summary(),
-                  "label_free_dev": {"rows": result.holdout_rows, "recall@10_before": result.holdout_before,
-                                     "recall@10_after": result.holdout_after}},
+                  "label_free_dev": {"rows": result.holdout_rows, "positive_recall@1_before": result.holdout_before,
+                                     "positive_recall@1_after": result.holdout_after}},
         "total_seconds": round(time.perf_counter() - started, 1),
         "command": "python benchmarks/bench_finetune_scifact.py " + " ".join(sys.argv[1:]),
     }

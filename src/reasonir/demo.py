@@ -38,18 +38,19 @@ class DemoConfig:
 
     dataset: str | Path = field(default_factory=bundled_sample)
     workdir: str | Path = "demo-output"
-    hq_seeds: int = 48  # seed documents for HQ rows
+    hq_seeds: int = 60  # seed documents for HQ rows
     # 4 of the synthesizer's 8: on SciFact, keeping the best of 4 or of 8 made no measurable difference to the
     # fine-tuned model (benchmarks/results/sweep_finetune_scifact_round2.json), and 8 costs the demo minutes
     hq_candidates: int = 4
     vl_seeds: int = 6  # seed documents for VL rows
     vl_words: tuple[int, int] = (300, 600)  # the paper's range is 300-2000 words; SmolLM2's 2k window fits the short end
     base_model: str | None = None  # None: all-MiniLM-L6-v2 (reasonir.models.DEFAULT_ENCODER)
-    batch_size: int = 16  # lowered when the rows cannot fill one batch
-    epochs: float = 1.0  # the trainer raises it to the base model's minimum number of steps when rows are few
+    # a few dozen rows: 8 gives several steps an epoch (on SciFact's dev claims batch 16 trained as well as 32)
+    batch_size: int = 8  # lowered when the rows cannot fill one batch
+    epochs: float = 1.0  # the trainer raises it toward the base model's minimum steps (MiniLM: 30, at most 3 epochs)
     min_steps: int | None = None  # None: the base model's (models/instructions.json)
-    # all-MiniLM-L6-v2 was trained on 128 word pieces; training on 128 instead of 256 halves a step's cost (about
-    # 35 s -> 17 s a step of 32 rows with a hard negative on 2 cores), and search still reads 256
+    # all-MiniLM-L6-v2 was trained on 128 word pieces; 128 instead of 256 about halves a step's cost on 2 cores
+    # (a SciFact step of 32 rows with one hard negative at 256 tokens took 24-38 s), and search still reads 256
     document_max_length: int = 128
     retrain: bool = False  # train again even if workdir/model exists
 
@@ -175,9 +176,11 @@ def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str],
     if config.retrain or not (model_dir / "config_sentence_transformers.json").exists():
         result = _train_fitting_batch([str(rows_file)], model_dir, config, max(2, min(config.batch_size,
                                                                                         len(loaded))), detail)
-        holdout = {"rows": result.holdout_rows, "recall@10_before": result.holdout_before,
-                   "recall@10_after": result.holdout_after}
-        signal = (f"; held-out synthesized rows: positive recall@10 {result.holdout_before:.2f} -> "
+        from reasonir.train.holdout import HOLDOUT_K
+
+        holdout = {"rows": result.holdout_rows, "k": HOLDOUT_K, "recall_before": result.holdout_before,
+                   "recall_after": result.holdout_after}
+        signal = (f"; held-out synthesized rows: positive recall@{HOLDOUT_K} {result.holdout_before:.2f} -> "
                   f"{result.holdout_after:.2f}" if result.holdout_rows else "")
         log(f"      {result.steps} steps, final loss {result.train_loss:.3f}{signal}")
     else:

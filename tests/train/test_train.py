@@ -36,6 +36,7 @@ def test_minilm_trains_into_a_standard_folder_that_eval_uses(rows_file, tiny_bei
 
     model = SentenceTransformer(str(out))  # a plain sentence-transformers folder
     base = load_encoder()
+    assert model.max_seq_length == base.max_seq_length == 256  # trained on 16/32 tokens, searched as the base was
     texts = ["what is entropy"]
     assert not np.allclose(model.encode(texts), base.encode(texts), atol=1e-6)  # the weights did change
     assert not (out / "checkpoints").exists()

@@ -67,6 +67,7 @@ class TrainingDefaults:
     temperature: float
     learning_rate: float
     min_steps: int = 0
+    max_epochs: float = 0.0  # the most epochs ``min_steps`` may raise training to; 0: no cap
     merge_base: float = 0.0
 
 

@@ -79,6 +79,7 @@ class TrainConfig:
     epochs: float = 1.0
     # None: the base model's entry; with few rows, epochs are raised until training takes this many steps
     min_steps: int | None = None
+    max_epochs: float | None = None  # None: the base model's entry (MiniLM 3); the cap on what min_steps raises
     max_steps: int = -1  # > 0 overrides epochs (Hugging Face Trainer semantics)
     # WiSE-FT (Wortsman et al., 2022): after training each weight becomes (1 - merge_base) * fine-tuned + merge_base
     # * base. None: the base model's entry (all-MiniLM-L6-v2: 0.5, which kept a few hundred noisy synthesized rows
@@ -94,7 +95,7 @@ class TrainConfig:
     # Rows with fewer hard negatives than ``negatives_per_query`` train on in-batch negatives alone (a second
     # dataset sampled in proportion) instead of being dropped.
     keep_rows_without_negatives: bool = True
-    # Label-free dev signal (issue 9): this share of the synthesized rows is held out, and the positive's recall@10
+    # Label-free dev signal (issue 9): this share of the synthesized rows is held out, and the positive's recall@1
     # among every positive and negative text of the data is printed before and after training. 0 switches it off;
     # fewer than ``holdout_min_rows`` held-out rows switch it off too (too noisy to read).
     holdout: float = 0.1
@@ -130,8 +131,11 @@ class TrainConfig:
         if self.gradcache_mini_batch is not None and self.gradcache_mini_batch < 1:
             raise ValueError("gradcache_mini_batch must be >= 1")
 
-    def resolve(self, temperature: float, learning_rate: float, min_steps: int = 0, merge_base: float = 0.0) -> None:
+    def resolve(self, temperature: float, learning_rate: float, min_steps: int = 0, merge_base: float = 0.0,
+                max_epochs: float = 0.0) -> None:
         """Fill the settings left to the base model (``None``) with that model's defaults."""
+        if self.max_epochs is None:
+            self.max_epochs = max_epochs
         if self.merge_base is None:
             self.merge_base = merge_base
         if self.temperature is None:
@@ -192,7 +196,7 @@ class TrainResult:
     dev_before: dict[str, float] | None = None
     dev_after: dict[str, float] | None = None
     loss_history: list[tuple[int, float]] = field(default_factory=list)
-    holdout_before: float | None = None  # positive recall@10 of held-out synthesized rows (label-free dev signal)
+    holdout_before: float | None = None  # positive recall@1 of held-out synthesized rows (label-free dev signal)
     holdout_after: float | None = None
     holdout_rows: int = 0
     train_seconds: float = 0.0  # wall time of the optimisation loop alone (no loading, no evaluation)

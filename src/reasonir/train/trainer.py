@@ -149,9 +149,7 @@ def load_base_model(config: TrainConfig) -> tuple[SentenceTransformer, bool]:
         return model, True
     # Our own LLM-encoder modules are trusted; any other custom code still needs the user's consent.
     trusted = uses_reasonir_modules(folder)
-    model = SentenceTransformer(path, trust_remote_code=trusted)
-    model.max_seq_length = max(config.query_max_length, config.document_max_length)
-    return model, trusted
+    return SentenceTransformer(path, trust_remote_code=trusted), trusted
 
 
 def resolve_style(config: TrainConfig, is_llm: bool) -> InstructionFormat:
@@ -251,12 +249,17 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
 
     from reasonir.models import DEFAULT_ENCODER
     from reasonir.models.instructions import get_training_defaults
-    from reasonir.train.holdout import positive_recall, split_holdout
+    from reasonir.train.holdout import HOLDOUT_K, positive_recall, split_holdout
 
     with memory_hint(config):
         model, is_llm = load_base_model(config)
+    # the length the model reads at search time: training's own lengths must not change it (a demo trained on
+    # 128-token documents once saved a model that cut every document at 128 tokens when searching)
+    search_length = model.max_seq_length
+    model.max_seq_length = max(config.query_max_length, config.document_max_length)
     defaults = get_training_defaults(config.base_model or DEFAULT_ENCODER, is_llm)
-    config.resolve(defaults.temperature, defaults.learning_rate, defaults.min_steps, defaults.merge_base)
+    config.resolve(defaults.temperature, defaults.learning_rate, defaults.min_steps, defaults.merge_base,
+                   defaults.max_epochs)
     base_state = _copy_state(model) if config.merge_base else None  # before any step (and before resuming)
     style = resolve_style(config, is_llm)
     train_rows, held = split_holdout(mixture.rows, config.holdout, config.holdout_min_rows, config.seed)
@@ -270,6 +273,8 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
     epochs = config.epochs
     if config.max_steps <= 0 and steps_per_epoch and epochs * steps_per_epoch < (config.min_steps or 0):
         epochs = math.ceil(config.min_steps / steps_per_epoch)
+        if config.max_epochs:  # tens of epochs over a few dozen rows memorise them (the demo's 20 rows, 30 steps)
+            epochs = max(config.epochs, min(epochs, config.max_epochs))
     summary = config.summary(world) | {"epochs": epochs}
     if rank == 0:
         log("reasonir train: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
@@ -281,7 +286,8 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
         log(f"model: {'LLM backbone, bidirectional attention' if is_llm else 'sentence-transformers encoder'};"
             f" instruction format {style}")
         if epochs != config.epochs:
-            log(f"few rows: {epochs} epochs so that training takes at least {config.min_steps} steps")
+            log(f"few rows: {epochs:g} epochs so that training takes at least {config.min_steps} steps"
+                + (f" (at most {config.max_epochs:g} epochs)" if config.max_epochs else ""))
         if usable < len(train_rows):
             log(f"left out {len(train_rows) - usable} rows (fewer than {config.negatives_per_query} hard negatives "
                 "in a group too small for a batch)")
@@ -343,20 +349,24 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
         trainer.remove_callback(PrinterCallback)
         trainer.remove_callback(ProgressCallback)
     result = TrainResult(output_dir=out, rows_per_source=mixture.rows_per_source, loss_history=history)
+    training_length, model.max_seq_length = model.max_seq_length, search_length  # "before" scores as searched
     if evaluator is not None and checkpoint is None:
         result.dev_before = _strip(evaluator(model), evaluator.name)
         if rank == 0:
             log(f"dev before training: {_fmt(result.dev_before)}")
     result.holdout_rows = len(held)
     if held and rank == 0:
-        result.holdout_before = positive_recall(model, held, mixture.rows, 10, query_prompt, document_prompt)
-        log(f"label-free dev, {len(held)} held-out synthesized rows: positive recall@10 before training "
+        result.holdout_before = positive_recall(model, held, mixture.rows, HOLDOUT_K, query_prompt,
+                                                 document_prompt)
+        log(f"label-free dev, {len(held)} held-out synthesized rows: positive recall@{HOLDOUT_K} before training "
             f"{result.holdout_before:.3f}")
+    model.max_seq_length = training_length
     started = time.perf_counter()
     with memory_hint(config):
         output = trainer.train(resume_from_checkpoint=checkpoint)
     result.train_seconds = time.perf_counter() - started
     result.steps, result.train_loss = trainer.state.global_step, float(output.training_loss)
+    model.max_seq_length = search_length
     if result.steps == 0:
         raise NotEnoughDataError(
             f"no training step ran: {len(dataset)} examples gave no full batch of {config.batch_size * world} "
@@ -376,9 +386,10 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
         if rank == 0:
             log(f"dev after training: {_fmt(result.dev_after)}")
     if held and rank == 0:
-        result.holdout_after = positive_recall(model, held, mixture.rows, 10, query_prompt, document_prompt)
+        result.holdout_after = positive_recall(model, held, mixture.rows, HOLDOUT_K, query_prompt,
+                                                document_prompt)
         verdict = "helped" if result.holdout_after > result.holdout_before else "did not help"
-        log(f"label-free dev: positive recall@10 {result.holdout_before:.3f} -> {result.holdout_after:.3f} "
+        log(f"label-free dev: positive recall@{HOLDOUT_K} {result.holdout_before:.3f} -> {result.holdout_after:.3f} "
             f"(training {verdict} on held-out synthesized rows)")
     if rank == 0:
         if query_prompt or document_prompt:  # stored so encode_query/encode_document reproduce training
@@ -404,8 +415,8 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
             "dev": str(config.dev_dir) if config.dev_dir else None,
             "dev_before": result.dev_before,
             "dev_after": result.dev_after,
-            "holdout": {"rows": result.holdout_rows, "recall@10_before": result.holdout_before,
-                        "recall@10_after": result.holdout_after},
+            "holdout": {"rows": result.holdout_rows, "k": HOLDOUT_K, "recall_before": result.holdout_before,
+                        "recall_after": result.holdout_after},
             "config": config.to_dict(),
         }
         write_card(out, record)
