@@ -13,15 +13,30 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None,
                    help="encoder name or folder for dense/hybrid (default: sentence-transformers/all-MiniLM-L6-v2)")
     p.add_argument("--batch-size", type=int, default=64, help="encoding batch size (default: 64)")
+    add_encoder_backend_arg(p)
     p.add_argument("--fusion", choices=["weighted", "rrf"], default="weighted",
                    help="hybrid fusion: min-max weighted sum, or reciprocal-rank fusion (k=60)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the document embedding cache")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
+def add_encoder_backend_arg(p: argparse.ArgumentParser, *, saved: bool = False) -> None:
+    """``--encoder-backend``: the encoder's runtime (see reasonir/models/backends.py); ``saved`` for commands
+    that read an index, whose manifest names the backend it was built with."""
+    from reasonir.models.backends import ENCODER_BACKENDS
+
+    default = "the one the index was built with" if saved else "torch"
+    p.add_argument("--encoder-backend", choices=ENCODER_BACKENDS, default=None,
+                   help="encoder runtime: torch (fp32), torch-bf16 (CPUs with bf16 instructions), onnx (ONNX Runtime "
+                        "fp32), onnx-int8 (dynamic int8); onnx needs pip install 'reasonir[onnx]' "
+                        f"(default: {default})")
+
+
 def dense_options(args: argparse.Namespace, task: str | None = None) -> dict[str, Any]:
     options = {"batch_size": args.batch_size, "use_cache": not args.no_cache, "show_progress": not args.no_progress,
                "task": task}
+    if getattr(args, "encoder_backend", None):
+        options["encoder_backend"] = args.encoder_backend
     return {**options, **search_options(args)}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from reasonir.cli._retrieval import add_pipeline_arguments, add_search_args
+from reasonir.cli._retrieval import add_encoder_backend_arg, add_pipeline_arguments, add_search_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,6 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("query", help="query text")
     p.add_argument("-k", type=int, default=10, help="results to return (default: 10)")
     p.add_argument("--model", default=None, help="query encoder for a dense index (default: the one it was built with)")
+    add_encoder_backend_arg(p, saved=True)
     p.add_argument("--task", default=None, help="task whose reranking prompt to use (e.g. biology; default: generic)")
     add_search_args(p)
     add_pipeline_arguments(p)
@@ -32,6 +33,11 @@ def run(args: argparse.Namespace) -> int:
     kwargs = {"show_progress": False, **search_options(args)}
     if args.model:
         kwargs["model"] = args.model
+    if args.encoder_backend:
+        from reasonir.retrieve.store import read_manifest
+
+        if read_manifest(args.index)["kind"] != "bm25":  # a BM25 index has no encoder
+            kwargs["encoder_backend"] = args.encoder_backend
     retriever = load_index(args.index, **kwargs)
     with contextlib.ExitStack() as stack:
         llm = None

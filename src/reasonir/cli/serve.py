@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from reasonir.cli._retrieval import add_encoder_backend_arg
 from reasonir.llm.cli_args import add_llm_arguments
 
 
@@ -19,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=d.workers,
                    help="worker processes, each loading the index and model (default: 1)")
     p.add_argument("--model", default=None, help="query encoder for a dense index (default: the one it was built with)")
+    add_encoder_backend_arg(p, saved=True)
     p.add_argument("--max-k", type=int, default=d.max_k, help=f"largest k a request may ask for (default: {d.max_k})")
     p.add_argument("--max-query-chars", type=int, default=d.max_query_chars,
                    help=f"longest query, in characters (default: {d.max_query_chars})")
@@ -55,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     read_manifest(args.index)  # a wrong folder fails here (exit 2), not in a worker
     llm_args = {k: v for k, v in vars(args).items() if k.startswith("llm_")}
     os.environ[CONFIG_ENV] = json.dumps({"index": os.path.abspath(args.index), "model": args.model,
+                                         "encoder_backend": args.encoder_backend,
                                          "config": limits, "llm_args": llm_args})
     auth = f"API key required ({API_KEY_ENV})" if api_key else "no API key: loopback only"
     print(f"serving {args.index} on http://{args.host}:{args.port} ({auth}; {args.workers} worker(s))",

@@ -1,7 +1,7 @@
 """A disk cache of document embeddings, so a second evaluation of the same corpus does not encode it again.
 
-Entries are keyed by everything that changes the vectors: model identity, document instruction, maximum
-sequence length, normalization, and a hash of the corpus content (ids, titles, texts). Each entry is one
+Entries are keyed by everything that changes the vectors: model identity, encoder backend, document instruction,
+maximum sequence length, normalization, and a hash of the corpus content (ids, titles, texts). Each entry is one
 ``.npy`` file written to a temporary name and renamed, so a crash never leaves a half-written entry.
 
 Example:
@@ -46,9 +46,18 @@ def corpus_hash(documents: Sequence[Document]) -> str:
 
 
 def embedding_key(*, model: str, instruction: str, max_length: int | None, corpus_hash: str,
-                  normalized: bool = True) -> str:
+                  normalized: bool = True, backend: str = "torch") -> str:
+    """The cache key of a corpus's embeddings; ``backend`` is the encoder backend that ran (see
+    :mod:`reasonir.models.backends`), so vectors of an int8 or bf16 encoder never stand in for fp32 ones.
+
+    >>> k = dict(model="m", instruction="", max_length=256, corpus_hash="abc")
+    >>> embedding_key(**k) == embedding_key(**k, backend="onnx-int8")
+    False
+    """
     parts = {"model": model, "instruction": instruction, "max_length": max_length, "normalized": normalized,
              "corpus": corpus_hash, "layout": 1}
+    if backend != "torch":  # fp32 torch keys stay as they were before backends existed: old caches stay valid
+        parts["backend"] = backend
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 

@@ -6,7 +6,10 @@ them with :func:`reasonir.retrieve.exact.exact_search`, whose ``exact_backend`` 
 builds an approximate FAISS index instead, trained on the corpus vectors; :attr:`DenseRetriever.recall` then
 holds its recall@k against exact search, measured at indexing time and saved in the manifest.
 
-Document embeddings are cached on disk by (model identity, document instruction, max length, corpus hash), so
+``encoder_backend`` (``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``; see :mod:`reasonir.models.backends`) picks
+the runtime of the encoder; it is saved with the index, so searches encode queries the same way.
+
+Document embeddings are cached on disk by (model identity, backend, document instruction, max length, corpus hash), so
 evaluating the same corpus again encodes only the queries. A model passed as an object (for example one being
 trained) has no stable identity, so it is not cached unless you name it with ``model_identity=``.
 
@@ -25,7 +28,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from reasonir.data.records import Document, Query
-from reasonir.models import DEFAULT_ENCODER, get_instructions, load_encoder
+from reasonir.models import DEFAULT_ENCODER, DEFAULT_ENCODER_BACKEND, EncoderBackend, get_instructions, load_encoder
+from reasonir.models import effective_backend
 from reasonir.models import model_identity as identify_model
 from reasonir.optional import require
 from reasonir.retrieve import approximate, store
@@ -79,6 +83,7 @@ class DenseRetriever:
         ef_search: int | None = None,
         recall_k: int = approximate.RECALL_K,
         recall_probes: int = approximate.RECALL_PROBES,
+        encoder_backend: EncoderBackend = DEFAULT_ENCODER_BACKEND,
     ) -> None:
         if model is None or isinstance(model, (str, Path)):
             self.model_name: str | None = str(model or DEFAULT_ENCODER)
@@ -87,6 +92,11 @@ class DenseRetriever:
             self.model_name, self._model = name_of(model), model
         self._named = self._model is None  # only a model given by name or folder has a stable identity
         self._identity = model_identity
+        # torch, torch-bf16, onnx, onnx-int8 (reasonir.models.backends); the one that runs, after any fallback
+        self.encoder_backend: EncoderBackend = effective_backend(encoder_backend)
+        if not self._named and self.encoder_backend != DEFAULT_ENCODER_BACKEND:
+            raise ValueError("encoder_backend applies to a model given by name or folder; for a loaded model, "
+                             "load it with reasonir.models.load_encoder(name, backend=...) instead")
         defaults = get_instructions(self.model_name, task)
         self.query_instruction = defaults.query if query_instruction is None else query_instruction
         self.document_instruction = defaults.document if document_instruction is None else document_instruction
@@ -109,7 +119,7 @@ class DenseRetriever:
     @property
     def model(self) -> SentenceTransformer:
         if self._model is None:
-            self._model = load_encoder(self.model_name, device=self.device)
+            self._model = load_encoder(self.model_name, device=self.device, backend=self.encoder_backend)
         return self._model
 
     @property
@@ -139,7 +149,8 @@ class DenseRetriever:
         if self.identity is None:
             return None
         return embedding_key(model=self.identity, instruction=self.document_instruction,
-                             max_length=getattr(self.model, "max_seq_length", None), corpus_hash=corpus_hash(documents))
+                             max_length=getattr(self.model, "max_seq_length", None), corpus_hash=corpus_hash(documents),
+                             backend=self.encoder_backend)
 
     def index(self, documents: Sequence[Document]) -> DenseRetriever:
         if not documents:
@@ -249,6 +260,7 @@ class DenseRetriever:
             "model": self.model_name, "model_identity": self.identity, "query_instruction": self.query_instruction,
             "document_instruction": self.document_instruction, "dim": int(self._index.d), "normalized": True,
             "faiss": self.faiss_factory or "IndexFlatIP", "count": len(self._ids),
+            "encoder_backend": self.encoder_backend,
         }
         if self.approximate:
             settings.update(faiss_factory=self.faiss_factory, recall=self.recall,
@@ -268,6 +280,8 @@ class DenseRetriever:
         kwargs.setdefault("query_instruction", manifest["query_instruction"])
         kwargs.setdefault("document_instruction", manifest["document_instruction"])
         kwargs.setdefault("faiss_factory", manifest.get("faiss_factory"))  # absent in exact (and older) indexes
+        # queries are encoded by the backend that encoded the documents, unless the caller picks another
+        kwargs.setdefault("encoder_backend", manifest.get("encoder_backend", DEFAULT_ENCODER_BACKEND))
         for name, value in manifest.get("search_params", {}).items():
             kwargs.setdefault(name, value)  # nprobe/ef_search given to load() win over the saved ones
         retriever = cls(model if model is not None else manifest["model"], **kwargs)

@@ -205,6 +205,7 @@ def app_from_environ() -> FastAPI:
     config = ServeConfig(**settings["config"], api_key=os.environ.get(API_KEY_ENV) or None)
     llm_args = settings.get("llm_args")
     service = SearchService.from_index(settings["index"], model=settings.get("model"), config=config,
+                                       encoder_backend=settings.get("encoder_backend"),
                                        llm_factory=_llm_factory(llm_args))
     return create_app(service, config)
 

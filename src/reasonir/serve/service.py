@@ -139,8 +139,9 @@ class SearchService:
 
     @classmethod
     def from_index(cls, folder: str | Path, *, model: str | None = None, config: ServeConfig | None = None,
-                   llm_factory: Callable[[], Any] | None = None) -> SearchService:
-        """Load the index, its documents and (for dense indexes) the encoder, once."""
+                   llm_factory: Callable[[], Any] | None = None, encoder_backend: str | None = None) -> SearchService:
+        """Load the index, its documents and (for dense indexes) the encoder, once; ``encoder_backend``
+        overrides the backend saved in the index manifest."""
         from reasonir.retrieve.store import load_index, read_manifest
 
         kind = read_manifest(folder)["kind"]
@@ -149,6 +150,8 @@ class SearchService:
         kwargs: dict[str, Any] = {"show_progress": False} if kind != "bm25" else {}
         if model:
             kwargs["model"] = model
+        if encoder_backend and kind != "bm25":
+            kwargs["encoder_backend"] = encoder_backend
         service = cls(load_index(folder, **kwargs), read_documents(folder), config=config, kind=kind,
                       index_dir=str(folder), llm_factory=llm_factory)
         service.warm_up()

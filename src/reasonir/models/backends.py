@@ -1,0 +1,258 @@
+"""Encoding backends: the same sentence-transformers model run in fp32 torch, bf16 torch, or ONNX Runtime.
+
+``torch`` (the default) is sentence-transformers as loaded. ``torch-bf16`` casts the weights to bfloat16 where the
+CPU has bf16 instructions (AVX512-BF16, AMX, Armv8.6 BF16); elsewhere bf16 is emulated and slower than fp32, so it
+falls back to ``torch`` with a warning. ``onnx`` exports the transformer to ONNX (fp32) and runs it in ONNX Runtime;
+``onnx-int8`` quantizes that graph's weights to int8 (dynamic quantization, activations quantized per batch) with
+the preset that suits this CPU (:func:`quantization_preset`).
+
+Only the transformer module is replaced: tokenization, pooling and normalization stay sentence-transformers' own,
+so ``encode`` and every option of it behave as before. sentence-transformers' own ``backend="onnx"`` needs
+optimum-onnx, whose only release (0.1.0) requires transformers < 4.58 while sentence-transformers 6 requires
+transformers 5, so the export here uses torch's ONNX exporter and onnxruntime's fusion and quantization tools
+(the steps optimum runs) directly.
+
+Exports are cached under ``$REASONIR_CACHE/encoders`` (default ``~/.cache/reasonir/encoders``), one folder per
+model identity and backend, written to a temporary folder and renamed, so a second load reuses them and an
+interrupted export leaves nothing half-written.
+
+Example:
+    >>> effective_backend("onnx")
+    'onnx'
+    >>> effective_backend("fp8")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown encoder backend 'fp8'; expected one of torch, torch-bf16, onnx, onnx-int8
+    >>> model = load_encoder(backend="onnx-int8")  # doctest: +SKIP
+    >>> model.encode(["a query"], normalize_embeddings=True).shape  # doctest: +SKIP
+    (1, 384)
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import re
+import shutil
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+from reasonir.optional import require
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+logger = logging.getLogger(__name__)
+
+EncoderBackend = Literal["torch", "torch-bf16", "onnx", "onnx-int8"]
+ENCODER_BACKENDS: tuple[EncoderBackend, ...] = get_args(EncoderBackend)
+DEFAULT_ENCODER_BACKEND: EncoderBackend = "torch"
+ONNX_BACKENDS: tuple[EncoderBackend, ...] = ("onnx", "onnx-int8")
+
+# optimum's AutoQuantizationConfig presets, by name; (weight type, per channel) as optimum sets them for dynamic
+# quantization. AVX2 without VNNI multiplies u8 x s8 with an instruction that saturates (vpmaddubsw), so its
+# preset keeps weights unsigned; measured here: signed weights on AVX2 gave cosine 0.88 to fp32, unsigned 0.997.
+QuantPreset = Literal["arm64", "avx2", "avx512", "avx512_vnni"]
+_PRESETS: dict[str, tuple[str, bool]] = {
+    "arm64": ("QInt8", True), "avx2": ("QUInt8", True), "avx512": ("QUInt8", True), "avx512_vnni": ("QInt8", True),
+}
+# Model families whose ONNX graph onnxruntime's transformer optimizer fuses (attention, LayerNorm, GELU)
+_FUSABLE = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "mpnet": "bert", "distilbert": "bert"}
+ONNX_OPSET = 17  # LayerNormalization is a single op from 17 on; onnxruntime 1.18+ runs it
+EXPORT_LAYOUT = 1  # bump when the export recipe changes, so old exports are not reused
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU feature flags of the first core (``/proc/cpuinfo`` flags or Features); empty where unreadable."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return frozenset()
+    match = re.search(r"^(?:flags|Features)\s*:\s*(.*)$", text, re.MULTILINE)
+    return frozenset(match.group(1).split()) if match else frozenset()
+
+
+def bf16_supported(flags: frozenset[str] | None = None) -> bool:
+    """True when the CPU computes in bf16 natively (x86 AVX512-BF16 or AMX-BF16, Arm BF16).
+
+    >>> bf16_supported(frozenset({"avx2", "fma"}))
+    False
+    >>> bf16_supported(frozenset({"avx512f", "avx512_bf16"}))
+    True
+    """
+    flags = cpu_flags() if flags is None else flags
+    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
+
+
+def quantization_preset(flags: frozenset[str] | None = None, machine: str | None = None) -> QuantPreset:
+    """The dynamic int8 preset for this CPU, by optimum's names.
+
+    >>> quantization_preset(frozenset({"avx2"}), "x86_64")
+    'avx2'
+    >>> quantization_preset(frozenset({"avx2", "avx512f", "avx512_vnni"}), "x86_64")
+    'avx512_vnni'
+    >>> quantization_preset(frozenset(), "aarch64")
+    'arm64'
+    """
+    flags = cpu_flags() if flags is None else flags
+    machine = (machine or platform.machine()).lower()
+    if machine in {"aarch64", "arm64"}:
+        return "arm64"
+    if "avx512_vnni" in flags or "amx_int8" in flags:
+        return "avx512_vnni"
+    if "avx512f" in flags:
+        return "avx512"
+    return "avx2"
+
+
+def effective_backend(backend: str | None) -> EncoderBackend:
+    """The backend that will run: ``backend`` checked, with ``torch-bf16`` falling back to ``torch`` (and a
+    warning) on a CPU without bf16 instructions."""
+    backend = backend or DEFAULT_ENCODER_BACKEND
+    if backend not in ENCODER_BACKENDS:
+        raise ValueError(f"unknown encoder backend {backend!r}; expected one of {', '.join(ENCODER_BACKENDS)}")
+    if backend == "torch-bf16" and not bf16_supported():
+        _warn_bf16_once()
+        return "torch"
+    return backend  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=1)
+def _warn_bf16_once() -> None:
+    logger.warning("encoder backend torch-bf16: this CPU has no bf16 instructions (avx512_bf16, amx_bf16), where "
+                   "bf16 runs emulated and slower than fp32; encoding with torch (fp32) instead")
+
+
+def encoder_cache_dir() -> Path:
+    """``$REASONIR_CACHE/encoders`` when set, else ``~/.cache/reasonir/encoders``."""
+    root = os.environ.get("REASONIR_CACHE") or Path.home() / ".cache" / "reasonir"
+    return Path(root).expanduser() / "encoders"
+
+
+def export_folder(identity: str, backend: EncoderBackend, root: str | Path | None = None) -> Path:
+    """Where the export of the model named ``identity`` for ``backend`` lives: ``<root>/<slug>-<hash>/<backend>``."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", identity.split("@")[0].rstrip("/").split("/")[-1])[:60] or "model"
+    digest = hashlib.sha256(f"{identity}\0{EXPORT_LAYOUT}".encode()).hexdigest()[:16]
+    return Path(root or encoder_cache_dir()) / f"{slug}-{digest}" / backend
+
+
+def apply_backend(model: SentenceTransformer, backend: EncoderBackend, identity: str,
+                  cache_root: str | Path | None = None) -> SentenceTransformer:
+    """Switch a loaded fp32 model to ``backend`` in place (exporting once per identity) and return it."""
+    backend = effective_backend(backend)
+    if backend == "torch":
+        return model
+    if backend == "torch-bf16":
+        import torch
+
+        return model.to(torch.bfloat16)
+    transformer = model[0]
+    folder = export_folder(identity, backend, cache_root)
+    path, exported = ensure_onnx(transformer, folder, backend)
+    from reasonir.models.onnx_module import OnnxTransformer  # imports torch: only when a backend needs it
+
+    transformer.model = OnnxTransformer(path, transformer.model.config, input_names=_input_names(transformer))
+    transformer.model.exported_now = exported
+    return model
+
+
+def ensure_onnx(transformer: Any, folder: Path, backend: EncoderBackend) -> tuple[Path, bool]:
+    """``folder/model.onnx``, exported (and for ``onnx-int8`` quantized) unless already there; the bool says
+    whether it was made now. The folder appears whole or not at all (built aside, then renamed)."""
+    target = folder / "model.onnx"
+    if target.is_file():
+        return target, False
+    onnx_rt = require("onnxruntime", "onnx", purpose=f"encoder backend {backend}")
+    require("onnx", "onnx", purpose=f"encoder backend {backend}")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{backend}-", dir=folder.parent))
+    try:
+        fp32 = _export_fp32(transformer, work)
+        info: dict[str, Any] = {"backend": backend, "opset": ONNX_OPSET, "onnxruntime": onnx_rt.__version__,
+                                "layout": EXPORT_LAYOUT}
+        if backend == "onnx-int8":
+            preset = quantization_preset()
+            _quantize(fp32, work / "model.int8.onnx", preset)
+            fp32.unlink()
+            (work / "model.int8.onnx").rename(work / "model.onnx")
+            info["quantization"] = {"preset": preset, "weights": _PRESETS[preset][0], "per_channel": True,
+                                    "activations": "QUInt8, dynamic"}
+        (work / "export.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
+        try:
+            os.rename(work, folder)
+        except OSError:
+            if not target.is_file():  # not a concurrent export that finished first
+                raise
+        logger.info("exported %s encoder to %s", backend, folder)
+        return target, True
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _input_names(transformer: Any) -> list[str]:
+    """The model inputs its tokenizer produces (BERT: ids, mask, token types; RoBERTa-likes: no token types)."""
+    produced = transformer.tokenizer("a")
+    return [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in produced]
+
+
+def _export_fp32(transformer: Any, work: Path) -> Path:
+    """Export the transformer's last hidden state to ONNX with dynamic batch and length, then fuse it."""
+    import copy
+    import warnings
+
+    import torch
+
+    names = _input_names(transformer)
+    # A copy: the exporter traces the module, and the caller's torch model must stay exactly as it was
+    hf_model = copy.deepcopy(transformer.model).float().eval()
+
+    class LastHidden(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+            return self.inner(**dict(zip(names, inputs)), return_dict=True).last_hidden_state
+
+    sample = transformer.tokenizer(["a short text", "a somewhat longer text, padded differently"], padding=True,
+                                   return_tensors="pt")
+    raw = work / "model.raw.onnx"
+    axes = {name: {0: "batch", 1: "sequence"} for name in [*names, "last_hidden_state"]}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer warnings about shape checks that are constant for encoders
+        # dynamo=False: the TorchScript exporter needs no onnxscript and handles transformers' BERT masks
+        torch.onnx.export(LastHidden(hf_model), tuple(sample[n] for n in names), str(raw), dynamo=False,
+                          input_names=names, output_names=["last_hidden_state"], dynamic_axes=axes,
+                          opset_version=ONNX_OPSET)
+    out = work / "model.onnx"
+    family = _FUSABLE.get(getattr(hf_model.config, "model_type", ""))
+    if family is None:
+        raw.rename(out)
+        return out
+    from onnxruntime.transformers import optimizer
+
+    # The fusions optimum's ORTOptimizer applies (fused attention, skip-LayerNorm, bias-GELU): fp32-exact
+    config = hf_model.config
+    fused = optimizer.optimize_model(str(raw), model_type=family, num_heads=config.num_attention_heads,
+                                     hidden_size=config.hidden_size, opt_level=1)
+    fused.save_model_to_file(str(out))
+    raw.unlink()
+    return out
+
+
+def _quantize(source: Path, target: Path, preset: QuantPreset) -> None:
+    from onnx import TensorProto
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    weights, per_channel = _PRESETS[preset]
+    # The matrix products only: quantizing the embedding lookups (optimum's default also takes Gather) saved no
+    # time in a measurement here and lost agreement with fp32 on short texts
+    quantize_dynamic(str(source), str(target), weight_type=getattr(QuantType, weights), per_channel=per_channel,
+                     op_types_to_quantize=["MatMul", "Attention"],
+                     # DefaultTensorType: fused contrib ops (Attention) have no inferred output type
+                     extra_options={"WeightSymmetric": True, "ActivationSymmetric": False,
+                                    "DefaultTensorType": TensorProto.FLOAT})
