@@ -161,12 +161,14 @@ async def load(base: str, queries: list[str], clients: int, seconds: float, k: i
     return out
 
 
-def direct(index: Path, queries: list[str], per_call: int, seconds: float, k: int) -> dict:
+def direct(index: Path, queries: list[str], per_call: int, seconds: float, k: int,
+           encoder_backend: str | None = None) -> dict:
     """The Python API in this process: DenseRetriever.search on ``per_call`` queries at a time, for ``seconds``."""
     from reasonir.data import Query
     from reasonir.retrieve import load_index
 
-    retriever = load_index(index, show_progress=False)
+    retriever = load_index(index, show_progress=False,
+                           **({"encoder_backend": encoder_backend} if encoder_backend else {}))
     warm_until, w = time.perf_counter() + WARM_UP_S, 0
     while w < 3 or time.perf_counter() < warm_until:  # the encoder's first calls are slow, as in the server's warm-up
         retriever.search([Query(str(j), queries[(w * per_call + j) % len(queries)]) for j in range(per_call)], k=k)
@@ -194,6 +196,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch/FAISS threads, the same for the server and the direct calls (default 1: on a "
                              "shared 2-core machine 2 threads were several times slower)")
+    parser.add_argument("--encoder-backend", default=None,
+                        help="query encoder runtime for the server and the direct calls (e.g. onnx-int8; default: "
+                             "the index's)")
     parser.add_argument("--index", type=Path, default=None,
                         help="a dense index to use instead of building SciFact's (for a quick trial run)")
     args = parser.parse_args()
@@ -204,7 +209,8 @@ def main() -> None:
     index_info = {"built": False} if args.index else build_index(folder)
     queries = load_queries()
     phases: dict[str, dict] = {}
-    threads = ("--threads", str(args.threads))
+    threads = ("--threads", str(args.threads),
+               *(("--encoder-backend", args.encoder_backend) if args.encoder_backend else ()))
     with Server(folder, free_port(), *threads) as server:
         phases["server_batched"] = asyncio.run(load(server.base, queries, args.clients, args.seconds, args.k))
         phases["server_one_client"] = asyncio.run(load(server.base, queries, 1, args.seconds / 2, args.k))
@@ -213,15 +219,16 @@ def main() -> None:
     from reasonir.serve.service import set_threads
 
     set_threads(args.threads)
-    phases["direct_one_per_call"] = direct(folder, queries, 1, args.seconds / 2, args.k)
-    phases["direct_50_per_call"] = direct(folder, queries, 50, args.seconds / 2, args.k)
+    phases["direct_one_per_call"] = direct(folder, queries, 1, args.seconds / 2, args.k, args.encoder_backend)
+    phases["direct_50_per_call"] = direct(folder, queries, 50, args.seconds / 2, args.k, args.encoder_backend)
     one = phases["server_one_client"]["latency_ms"]["mean"] / phases["direct_one_per_call"]["latency_ms"]["mean"]
     thr = phases["direct_50_per_call"]["requests_per_s"] / phases["server_batched"]["requests_per_s"]
     batched = phases["server_batched"]
     record = {
         "benchmark": "serve",
         "command": f"python benchmarks/bench_serve.py --clients {args.clients} --seconds {args.seconds:g} --k {args.k} "
-                   f"--threads {args.threads}",
+                   f"--threads {args.threads}"
+                   + (f" --encoder-backend {args.encoder_backend}" if args.encoder_backend else ""),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "loadavg_at_start": [round(x, 2) for x in load_start],
@@ -239,7 +246,9 @@ def main() -> None:
         "note": "Load generator and server share the machine's 2 cores (and other engineers' jobs: see loadavg); "
                 "latency includes the client's own event loop. Direct calls run in this process with no HTTP.",
     }
-    write_results(RESULTS_DIR / "serve.json", record)
+    record["encoder_backend"] = args.encoder_backend or "the index's (torch)"
+    name = f"serve_{args.encoder_backend}.json" if args.encoder_backend else "serve.json"
+    write_results(RESULTS_DIR / name, record)
     print(json.dumps({"targets": record["targets"], "http_overhead": record["http_overhead"],
                       **{name: {key: p[key] for key in ("requests_per_s", "latency_ms", "errors")}
                          for name, p in phases.items()}}, indent=1))
