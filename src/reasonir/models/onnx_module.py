@@ -25,6 +25,9 @@ class OnnxTransformer(torch.nn.Module):
         options = ort.SessionOptions()
         # torch's thread setting (``reasonir serve --threads``, torch.set_num_threads) governs this backend too
         options.intra_op_num_threads = torch.get_num_threads()
+        # Idle threads sleep instead of spinning: on 2 cores shared with other work, spinning took cycles the
+        # working threads needed (measured: int8 13.2 vs 6.9 passages/s on the first batch, equal once warm)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.config, self.path, self.input_names = config, Path(path), input_names
         self.exported_now = False

@@ -280,8 +280,9 @@ class DenseRetriever:
         kwargs.setdefault("query_instruction", manifest["query_instruction"])
         kwargs.setdefault("document_instruction", manifest["document_instruction"])
         kwargs.setdefault("faiss_factory", manifest.get("faiss_factory"))  # absent in exact (and older) indexes
-        # queries are encoded by the backend that encoded the documents, unless the caller picks another
-        kwargs.setdefault("encoder_backend", manifest.get("encoder_backend", DEFAULT_ENCODER_BACKEND))
+        if model is None or isinstance(model, (str, Path)):  # a loaded model object runs as it was loaded
+            # queries are encoded by the backend that encoded the documents, unless the caller picks another
+            kwargs.setdefault("encoder_backend", manifest.get("encoder_backend", DEFAULT_ENCODER_BACKEND))
         for name, value in manifest.get("search_params", {}).items():
             kwargs.setdefault(name, value)  # nprobe/ef_search given to load() win over the saved ones
         retriever = cls(model if model is not None else manifest["model"], **kwargs)
