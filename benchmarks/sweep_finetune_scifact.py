@@ -73,16 +73,6 @@ def evaluate(model, splits: dict, device: str) -> dict[str, float]:
     return out
 
 
-def interpolate(model, tuned_state: dict, base_state: dict, alpha: float) -> None:
-    """In place: parameters become alpha * fine-tuned + (1 - alpha) * base (WiSE-FT)."""
-    import torch
-
-    with torch.no_grad():
-        for name, tensor in model.state_dict().items():
-            if tensor.is_floating_point():
-                tensor.copy_(alpha * tuned_state[name] + (1 - alpha) * base_state[name].to(tensor.device))
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True, type=Path, nargs="+", help="rows from `reasonir synthesize` on SciFact")
@@ -99,6 +89,8 @@ def main() -> int:
 
     from reasonir.models import resolve_model
     from reasonir.train import TrainConfig, fit
+    from reasonir.train.holdout import HOLDOUT_K
+    from reasonir.train.trainer import copy_state, merge_weights
     from reasonir.train.evaluator import load_dev_set
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -107,7 +99,7 @@ def main() -> int:
     grid = json.loads(args.grid.read_text()) if args.grid else DEFAULT_GRID
     splits = {name: load_dev_set(args.scifact, name, max_documents=args.eval_max_docs) for name in args.splits.split(",")}
     base = SentenceTransformer(str(base_path), device=device, model_kwargs={"dtype": torch.float32})
-    base_state = {k: v.detach().clone() for k, v in base.state_dict().items()}
+    base_state = copy_state(base)
     started = time.perf_counter()
     record = {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu", "rows_read": len(rows),
               "base": evaluate(base, splits, device), "entries": []}
@@ -129,13 +121,14 @@ def main() -> int:
             )
             result = fit(config, log=lambda _msg: None)
             model = SentenceTransformer(str(Path(tmp) / "model"), device=device, model_kwargs={"dtype": torch.float32})
-        tuned_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        tuned_state = copy_state(model)
         scores = {}
         for alpha in entry.get("wise", [1.0]):
-            interpolate(model, tuned_state, base_state, alpha)
+            model.load_state_dict(tuned_state, strict=False)  # each weight from the fine-tuned one again
+            merge_weights(model, base_state, 1 - alpha)  # alpha * fine-tuned + (1 - alpha) * base (WiSE-FT)
             scores[str(alpha)] = evaluate(model, splits, device)
         out = {**entry, "rows": len(chosen), "steps": result.steps, "final_loss": result.train_loss,
-               "holdout_recall@10": [result.holdout_before, result.holdout_after], "ndcg@10": scores,
+               f"holdout_recall@{HOLDOUT_K}": [result.holdout_before, result.holdout_after], "ndcg@10": scores,
                "seconds": round(time.perf_counter() - t0, 1)}
         record["entries"].append(out)
         print(json.dumps(out), flush=True)

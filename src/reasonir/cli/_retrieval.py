@@ -40,9 +40,9 @@ def dense_options(args: argparse.Namespace, task: str | None = None) -> dict[str
     return {**options, **search_options(args)}
 
 
-# dense index options: flag dest -> DenseRetriever keyword; unset flags (None) leave DenseRetriever's defaults
-_INDEX_OPTIONS = {"faiss_factory": "faiss_factory", "recall_k": "recall_k", "recall_probes": "recall_probes"}
-_SEARCH_OPTIONS = {"nprobe": "nprobe", "ef_search": "ef_search", "exact_backend": "exact_backend"}
+# dense index options, flag dests named as DenseRetriever's keywords; unset flags (None) leave its defaults
+_INDEX_OPTIONS = ("faiss_factory", "recall_k", "recall_probes")
+_SEARCH_OPTIONS = ("nprobe", "ef_search", "exact_backend")
 
 
 def add_search_args(p: argparse.ArgumentParser) -> None:
@@ -68,8 +68,8 @@ def add_index_args(p: argparse.ArgumentParser) -> None:
 
 def search_options(args: argparse.Namespace) -> dict[str, Any]:
     """The dense index/search options the command line set (absent flags: nothing)."""
-    names = {**_INDEX_OPTIONS, **_SEARCH_OPTIONS}
-    return {key: getattr(args, dest) for dest, key in names.items() if getattr(args, dest, None) is not None}
+    return {name: getattr(args, name) for name in (*_INDEX_OPTIONS, *_SEARCH_OPTIONS)
+            if getattr(args, name, None) is not None}
 
 
 def build_retriever(kind: str, args: argparse.Namespace, task: str | None = None):

@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="share of the base model's weights merged back after training, WiSE-FT (default: the base "
                         "model's, models/instructions.json: MiniLM 0.5, LLM backbones 0)")
     p.add_argument("--holdout", type=float, default=0.1,
-                   help="share of rows held out for the label-free dev signal (positive recall@10; 0: off)")
+                   help="share of rows held out for the label-free dev signal (positive recall@1; 0: off)")
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--max-steps", type=int, default=-1, help="> 0 overrides --epochs")
     p.add_argument("--max-rows", type=int, default=None, help="cap on the mixed training set")

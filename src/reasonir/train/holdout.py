@@ -37,7 +37,7 @@ def split_holdout(rows: Sequence[TrainingRow], share: float, min_rows: int, seed
     return train, held
 
 
-def positive_recall(model, held: Sequence[TrainingRow], everything: Sequence[TrainingRow], k: int = 10,
+def positive_recall(model, held: Sequence[TrainingRow], everything: Sequence[TrainingRow], k: int = HOLDOUT_K,
                     query_prompt: str = "", document_prompt: str = "") -> float:
     """Share of held-out rows whose first positive is in the top ``k`` among all texts of ``everything``."""
     texts = list(dict.fromkeys(t for r in everything for t in (*r.pos, *r.neg)))

@@ -260,7 +260,7 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
     defaults = get_training_defaults(config.base_model or DEFAULT_ENCODER, is_llm)
     config.resolve(defaults.temperature, defaults.learning_rate, defaults.min_steps, defaults.merge_base,
                    defaults.max_epochs)
-    base_state = _copy_state(model) if config.merge_base else None  # before any step (and before resuming)
+    base_state = copy_state(model) if config.merge_base else None  # before any step (and before resuming)
     style = resolve_style(config, is_llm)
     train_rows, held = split_holdout(mixture.rows, config.holdout, config.holdout_min_rows, config.seed)
     query_prompt = format_query("", config.default_instruction, style)
@@ -425,7 +425,8 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
     return result
 
 
-def _copy_state(model) -> dict:
+def copy_state(model) -> dict:
+    """A CPU copy of the model's floating-point weights (what :func:`merge_weights` mixes back)."""
     return {name: tensor.detach().to("cpu", copy=True) for name, tensor in model.state_dict().items()
             if tensor.is_floating_point()}
 
