@@ -84,7 +84,8 @@ def bm25(splits: dict) -> dict[str, dict[str, float]]:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", required=True, type=Path, help="training rows from `reasonir synthesize` on SciFact")
+    p.add_argument("--data", required=True, type=Path, nargs="+",
+                   help="training rows from `reasonir synthesize` on SciFact (several files are concatenated)")
     p.add_argument("--scifact", type=Path, default=SCIFACT)
     p.add_argument("--splits", default="train,test",
                    help="splits to evaluate: train (SciFact's train claims: the dev set for choosing settings), test")
@@ -108,12 +109,12 @@ def main() -> int:
     from reasonir.train import TrainConfig, fit
     from reasonir.train.evaluator import load_dev_set
 
-    n_rows = check_no_query_leak(args.data, args.scifact)
-    train_file = args.data
-    if args.max_rank is not None or args.per_seed is not None:
+    n_rows = sum(check_no_query_leak(path, args.scifact) for path in args.data)
+    train_file = args.data[0]
+    if args.max_rank is not None or args.per_seed is not None or len(args.data) > 1:
         from sweep_finetune_scifact import select_rows
 
-        rows = [json.loads(line) for line in open(args.data, encoding="utf-8") if line.strip()]
+        rows = [json.loads(line) for path in args.data for line in open(path, encoding="utf-8") if line.strip()]
         chosen = select_rows(rows, args.max_rank, args.per_seed, args.negatives)
         train_file = Path(tempfile.mkdtemp()) / "selected.jsonl"
         train_file.write_text("".join(json.dumps(r) + "\n" for r in chosen), encoding="utf-8")
@@ -151,7 +152,7 @@ def main() -> int:
         "dataset": "SciFact " + "/".join(splits) + (" (corpus subset)" if args.eval_max_docs else ""),
         "queries": {k: len(v.queries) for k, v in splits.items()},
         "documents": len(next(iter(splits.values())).documents),
-        "training_rows": n_rows, "training_data": str(args.data),
+        "training_rows": n_rows, "training_data": [str(path) for path in args.data],
         "before": before, "after": after, "ndcg@10_change": delta, "bm25": reference,
         "train": {"steps": result.steps, "final_loss": result.train_loss, "seconds": round(result.train_seconds, 1),
                   "settings": config.summary(),

@@ -71,31 +71,6 @@ class DemoResult:
                 "holdout": self.holdout}
 
 
-def quiet_third_party(log_file: Path) -> None:
-    """Send transformers/sentence-transformers/datasets logs and progress bars to ``log_file``, for the whole
-    process (the ``reasonir demo`` command calls it; the library leaves logging alone): the demo prints one line per
-    stage and a closing table instead."""
-    import logging
-    import os
-
-    os.environ.setdefault("TQDM_DISABLE", "1")
-    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-    handler = logging.FileHandler(log_file, encoding="utf-8")
-    for name in ("transformers", "sentence_transformers", "datasets", "accelerate", "httpx", "reasonir"):
-        logger = logging.getLogger(name)
-        logger.handlers[:] = [handler]
-        logger.propagate = False
-    try:
-        import datasets
-        import transformers
-
-        datasets.disable_progress_bars()
-        transformers.logging.disable_progress_bar()
-    except ImportError:
-        pass
-
-
 def _synthesize(documents, llm, out: Path, config: DemoConfig) -> Any:
     from reasonir.synth import SynthConfig, synthesize
 

@@ -54,12 +54,12 @@ def test_exhausted_retries_give_a_clear_error_not_a_crash() -> None:
 
 
 def test_concurrency_limit_is_respected_and_used() -> None:
+    # the endpoint counts requests in flight: 3 at once shows the limit is used, never 4 that it is respected (a
+    # wall-time bound would belong in benchmarks/bench_llm.py: on a loaded 2-core machine it fails by chance)
     with FaultyEndpoint(FaultPlan(latency_s=0.1)) as endpoint, llm_for(endpoint.base_url, concurrency=3) as llm:
-        start = time.monotonic()
-        run_job(llm, prompts=PROMPTS[:12])
-        elapsed = time.monotonic() - start
+        results = run_job(llm, prompts=PROMPTS[:12])
     assert endpoint.stats.max_in_flight == 3
-    assert elapsed < 12 * 0.1 * 0.6  # about 4 rounds of 0.1 s, far from 12 sequential ones
+    assert len(results) == 12 and all(r.ok for r in results.values())
 
 
 def test_json_schema_refused_steps_down_and_answers_are_validated() -> None:

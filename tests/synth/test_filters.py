@@ -43,6 +43,13 @@ def test_vl_needs_its_length():
     assert f.check("vl", q, POS, target_words=40) is None
 
 
+def test_a_long_vl_query_passes_whatever_its_target():
+    f = Filters(FilterConfig(vl_min_length_ratio=0.3, vl_enough_words=200))
+    assert f.check("vl", "word " * 210, POS, target_words=900) is None  # 210 < 0.3 x 900, but long enough
+    assert f.check("vl", "word " * 190, POS, target_words=900) == "length"
+    assert f.check("vl", "word " * 100, POS, target_words=300) is None  # the ratio alone still passes shorter ones
+
+
 def test_kept_queries_from_an_earlier_run_count_as_seen():
     q = "How wide should the joints of a 300 m steel bridge be?"
     assert Filters(FilterConfig(), kept_queries=[q]).check("hq", q, POS) == "duplicate_query"

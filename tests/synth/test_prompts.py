@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from reasonir.synth.prompts import SLOTS, PromptError, load_prompts, render
+from reasonir.synth.prompts import SLOTS, PromptError, check_prompt_folder, load_prompts, render
 
 
 def test_packaged_prompts_load_with_their_slots():
@@ -43,3 +43,15 @@ def test_bad_replacement_prompts_are_refused(tmp_path, name, text, message):
     (tmp_path / name).write_text(text)
     with pytest.raises(PromptError, match=message):
         load_prompts(tmp_path)
+
+
+def test_a_folder_is_checked_against_the_style_it_will_be_used_with(tmp_path):
+    # a copy of the small set: fine while the style is still to be chosen from the model, refused for structured
+    (tmp_path / "vl_query.md").write_text("Write about {query_words} words on: {document}")
+    check_prompt_folder(tmp_path, "auto")
+    check_prompt_folder(tmp_path, "small")
+    with pytest.raises(PromptError, match="unknown prompt file"):
+        check_prompt_folder(tmp_path, "structured")
+    (tmp_path / "typo.md").write_text("{document}")
+    with pytest.raises(PromptError, match="unknown prompt file"):
+        check_prompt_folder(tmp_path, "auto")

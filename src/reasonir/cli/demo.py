@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         config.dataset = args.dataset
     from pathlib import Path
 
-    from reasonir.demo import quiet_third_party
+    from reasonir.logs import quiet_third_party
 
     Path(config.workdir).mkdir(parents=True, exist_ok=True)
     quiet_third_party(Path(config.workdir) / "demo.log")

@@ -74,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                       "negative_1..n) to DIR")
     p.add_argument("--resume", action="store_true", help="continue --out even if its settings differ")
     p.add_argument("--overwrite", action="store_true", help="replace --out and start again")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bars (ours or the model libraries')")
     add_llm_arguments(p)
     p.add_argument("--output", choices=["text", "json"], default="text")
     p.set_defaults(func=run)
@@ -115,13 +115,18 @@ def run(args: argparse.Namespace) -> int:
 
     from reasonir.data import load_corpus
     from reasonir.llm.cli_args import llm_from_args
-    from reasonir.synth import load_prompts, synthesize
+    from reasonir.synth import synthesize
+    from reasonir.synth.prompts import check_prompt_folder
 
     if args.resume and args.overwrite:
         print("error: --resume and --overwrite exclude each other", file=sys.stderr)
         return 2
     config = config_from_args(args)
-    load_prompts(config.prompts_dir)  # a bad prompt folder fails before the LLM starts
+    if args.quiet:
+        from reasonir.logs import silence_progress_bars
+
+        silence_progress_bars()
+    check_prompt_folder(config.prompts_dir, config.prompt_style)  # a bad prompt folder fails before the LLM starts
     documents = load_corpus(args.corpus)
     with llm_from_args(args) as llm:
         report = synthesize(documents, llm, args.out, config, resume=args.resume, overwrite=args.overwrite,

@@ -43,7 +43,10 @@ class HQConfig:
     max_seeds: int | None = None  # HQ from the first this many seeds only (None: every seed)
     instruction: str = "Given a question that needs reasoning, retrieve documents that help answer it."
     max_tokens_analysis: int = 256
-    max_tokens_query: int = 200
+    max_tokens_query: int = 200  # structured style: a JSON list of questions
+    # small style: one plain-text question of at most ~45 words. SmolLM2 otherwise rambles on to the budget (with
+    # 200, the answers averaged 93 tokens and a third hit the cap), and generation is most of a candidate's cost
+    max_tokens_question: int = 64
 
 
 @dataclass
@@ -97,6 +100,10 @@ class FilterConfig:
     # VL queries must reach this share of their target length (the example schema's minLength floor is about
     # 35-40% of it); raise it (e.g. 0.7) with a capable model.
     vl_min_length_ratio: float = 0.3
+    # ... or at least this many words, whatever the target: SmolLM2 stops by itself after 200-300 words whatever
+    # length it is asked for, so a share of a 900-word target dropped most of its long queries (issue 9: VL yield).
+    # 200 words is still ten times an HQ question.
+    vl_enough_words: int = 200
     # HQ questions must not refer to the document (ReasonIR's HQ prompt asks for standalone questions)
     drop_mentions_of_source: bool = True
     # Round-trip consistency (Promptagator): keep a query only if its positive ranks in the top k of the corpus
@@ -141,7 +148,7 @@ class SynthConfig:
 
 def cap_max_tokens(config: SynthConfig, cap: int) -> None:
     """Lower every stage's answer budget to at most ``cap`` tokens (quick trials, small context windows)."""
-    for stage, names in ((config.hq, ("max_tokens_analysis", "max_tokens_query")),
+    for stage, names in ((config.hq, ("max_tokens_analysis", "max_tokens_query", "max_tokens_question")),
                          (config.vl, ("max_tokens_brainstorm", "max_tokens_example")),
                          (config.negatives, ("max_tokens",))):
         for name in names:

@@ -32,7 +32,7 @@ from reasonir.synth.text import content_hash, count_words, longest_shared_span
 DropReason = Literal["length", "filler", "leakage", "mentions_source", "duplicate_query", "roundtrip",
                      "near_duplicate_query", "not_selected"]
 _MENTIONS_SOURCE = re.compile(r"\b(?:the|this|that|above|given|provided|following)\s+(?:original\s+|above\s+|given\s+)?"
-                              r"(?:document|text|passage|article|abstract|excerpt|study|paper|review)\b", re.I)
+                              r"(?:document|text|passage|article|abstract|excerpt|study|paper|review|facts)\b", re.I)
 # Refusals, meta-talk and filler seen in small models' answers (issue 9 quotes several); a query that talks about
 # the task instead of posing a problem teaches a retriever nothing.
 FILLER = re.compile(
@@ -63,7 +63,7 @@ class Filters:
         c, n = self.config, count_words(query)
         if not c.min_query_words <= n <= c.max_query_words or count_words(positive) < c.min_positive_words:
             return False
-        return not (kind == "vl" and target_words and n < c.vl_min_length_ratio * target_words)
+        return not (kind == "vl" and target_words and n < min(c.vl_min_length_ratio * target_words, c.vl_enough_words))
 
     def leaks(self, query: str, positive: str) -> bool:
         return longest_shared_span(query, positive) >= self.config.leak_span_words

@@ -58,8 +58,9 @@ def question_messages(seed: Seed, prompts: Prompts, analysis: dict | None) -> li
 
 def question_request(seed: Seed, prompts: Prompts, config: SynthConfig, analysis: dict | None,
                      candidate: int) -> ChatRequest:
-    schema = None if prompts.style == "small" else QUESTIONS_SCHEMA
-    return llmcall.request(question_messages(seed, prompts, analysis), schema, config.hq.max_tokens_query,
+    small = prompts.style == "small"
+    schema, budget = (None, config.hq.max_tokens_question) if small else (QUESTIONS_SCHEMA, config.hq.max_tokens_query)
+    return llmcall.request(question_messages(seed, prompts, analysis), schema, budget,
                            "hq.query", config, llmcall.item_seed(config.seed, seed.id, "hq", candidate))
 
 

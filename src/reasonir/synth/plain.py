@@ -10,6 +10,8 @@ Example:
     'What is osteogenesis?'
     >>> question("1. How does FBW7 act in cancer?")
     'How does FBW7 act in cancer?'
+    >>> question("Why do tides rise twice a day?\\n\\nFacts: The Moon pulls the oceans.")
+    'Why do tides rise twice a day?'
     >>> passage("Passage: Tides rise twice a day.\\nQuestion: why")
     'Tides rise twice a day.'
 """
@@ -18,9 +20,9 @@ from __future__ import annotations
 import re
 
 # labels a model repeats from the few-shot pattern; what follows a *new* label is a continuation, not the answer
-_LABEL = re.compile(r"^\s*(?:\*\*)?(?:question|q|message|passage|answer|query|text|score)\s*\d*\s*(?:\*\*)?\s*[:：]\s*",
+_LABEL = re.compile(r"^\s*(?:\*\*)?(?:question|q|message|passage|answer|query|text|facts?|score)\s*\d*\s*(?:\*\*)?\s*[:：]\s*",
                     re.I)
-_NEXT = re.compile(r"\n\s*(?:\*\*)?(?:question|q|text|document|answer|message|passage|note)\s*\d*\s*(?:\*\*)?\s*[:：]",
+_NEXT = re.compile(r"\n\s*(?:\*\*)?(?:question|q|text|facts?|document|answer|message|passage|note)\s*\d*\s*(?:\*\*)?\s*[:：]",
                    re.I)
 _PREAMBLE = re.compile(r"^\s*(?:sure|certainly|of course|okay|ok|here(?:'s| is| are))[^:\n]{0,60}:\s*", re.I)
 # "You could ask:", "A person who wants to know about X might ask," and list numbers: lead-ins, not the question

@@ -24,7 +24,7 @@ from reasonir.llm.prompt_files import PromptError, load_prompt_files, render
 
 PACKAGED = Path(__file__).with_name("prompts")
 Style = Literal["small", "structured"]
-__all__ = ["SLOTS", "PromptError", "Prompts", "Style", "load_prompts", "render"]
+__all__ = ["SLOTS", "PromptError", "Prompts", "Style", "check_prompt_folder", "load_prompts", "render"]
 
 # style -> prompt name -> the slots it must use (a missing or unknown slot is a configuration error)
 SLOTS: dict[str, dict[str, frozenset[str]]] = {
@@ -64,3 +64,17 @@ def load_prompts(folder: str | Path | None = None, style: Style = "structured") 
         raise PromptError(f"unknown prompt style {style!r}; known: {sorted(SLOTS)}")
     texts, sources = load_prompt_files(PACKAGED / style, SLOTS[style], folder, what=f" for the {style} style")
     return Prompts(texts, sources, style)
+
+
+def check_prompt_folder(folder: str | Path | None, style: str = "auto") -> None:
+    """Fail early on a bad ``--prompts`` folder. With ``style="auto"`` the style is resolved from the model only once
+    the LLM is up, so the folder must fit at least one style; a named style must fit exactly."""
+    styles = list(SLOTS) if style == "auto" else [style]
+    errors = []
+    for name in styles:
+        try:
+            load_prompts(folder, name)  # type: ignore[arg-type]
+            return
+        except PromptError as error:
+            errors.append(str(error))
+    raise PromptError("; ".join(errors))
