@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from reasonir.data import DataError, Document, load_beir, load_corpus
+from reasonir.data import DataError, Document, iter_corpus, load_beir, load_corpus
 
 from conftest import SCIFACT, needs
 
@@ -22,6 +22,20 @@ def test_jsonl_with_either_field_names_and_gzip(tmp_path):
     with gzip.open(tmp_path / "c.jsonl.gz", "wt") as fh:
         fh.write(_jsonl(rows))
     assert load_corpus(tmp_path / "c.jsonl.gz") == expected
+
+
+def test_iter_corpus_streams_and_checks_as_it_goes(tmp_path):
+    rows = [{"_id": "a", "text": "alpha"}, {"_id": "b", "text": "beta"}, {"_id": "a", "text": "again"}]
+    (tmp_path / "c.jsonl").write_text(_jsonl(rows))
+    documents = iter_corpus(tmp_path / "c.jsonl")
+    assert [next(documents), next(documents)] == [Document("a", "alpha"), Document("b", "beta")]
+    with pytest.raises(DataError, match=r"c.jsonl:3: _id: duplicate id 'a' \(first at line 1\)"):
+        next(documents)
+    (tmp_path / "empty.jsonl").write_text("")
+    with pytest.raises(DataError, match="empty corpus"):
+        list(iter_corpus(tmp_path / "empty.jsonl"))
+    with pytest.raises(FileNotFoundError):
+        iter_corpus(tmp_path / "missing.jsonl")  # at the call, before the first document
 
 
 def test_parquet_corpus(tmp_path):

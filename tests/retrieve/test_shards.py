@@ -45,3 +45,20 @@ def test_approximate_shards_mix_with_exact_ones():
                                      dense(vectors[300:], ids[300:])])
     run = sharded.search_vectors([Query("q", "")], vectors[[310]], k=5)["q"]
     assert next(iter(run)) == "d310" and len(run) == 5
+
+
+def test_link_folders_joins_saved_indexes_without_touching_them(tmp_path):
+    rng = np.random.default_rng(2)
+    vectors = rng.standard_normal((10, DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = [f"d{i}" for i in range(10)]
+    sources = [dense(vectors[:6], ids[:6]).save(tmp_path / "a"), dense(vectors[6:], ids[6:]).save(tmp_path / "b")]
+    folder = ShardedDenseRetriever.link_folders(tmp_path / "joined", sources)
+    assert (folder / "shard-1" / "faiss.index").stat().st_ino == (tmp_path / "b" / "faiss.index").stat().st_ino
+    assert (tmp_path / "a" / "faiss.index").exists()
+    joined = load_index(folder, use_cache=False)
+    queries = [Query("q", "")]
+    expected = dense(vectors, ids).search_vectors(queries, vectors[[7]], k=10)["q"]
+    found = joined.search_vectors(queries, vectors[[7]], k=10)["q"]
+    assert list(found) == list(expected) and np.allclose(list(found.values()), list(expected.values()))
+    assert list(lookup_documents(folder, ["d0", "d9"])) == ["d0", "d9"]

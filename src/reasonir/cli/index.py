@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from reasonir.cli._retrieval import RETRIEVER_KINDS, add_index_args, add_model_args
+from reasonir.cli._scale import add_backend_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,6 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing reasonir index at --out")
     add_model_args(p)
     add_index_args(p)
+    add_backend_args(p, "dense encoding as a Ray Data pipeline, written as a shards index (resumable)")
+    p.add_argument("--shard-size", type=int, default=None,
+                   help="--backend ray: documents per shard, the unit a rerun skips when done (default 10000)")
     p.add_argument("--output", choices=["text", "json"], default="text")
     p.set_defaults(func=run)
 
@@ -28,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
     from reasonir.retrieve.store import check_writable
 
     check_writable(Path(args.out), args.overwrite)  # refuse before indexing, not after
+    if args.backend == "ray":
+        return _run_ray(args)
     start = time.perf_counter()
     docs = load_corpus(args.corpus)
     retriever = build_retriever(args.retriever, args).index(docs)
@@ -41,6 +48,29 @@ def run(args: argparse.Namespace) -> int:
           f"indexed {len(docs)} documents with {args.retriever} into {args.out} in {summary['seconds']} s"
           + (f"; {args.faiss_factory} recall@{recall['k']} vs exact {recall['recall']:.4f} "
              f"({recall['probes']} {recall['probe_source']} as probes)" if recall else ""))
+    return 0
+
+
+def _run_ray(args: argparse.Namespace) -> int:
+    from reasonir.cli._retrieval import search_options
+    from reasonir.scale.cluster import ray_session
+    from reasonir.scale.encode import SHARD_SIZE, encode_to_shards
+
+    if args.retriever != "dense":
+        print(f"error: --backend ray builds dense indexes; index --retriever {args.retriever} locally",
+              file=sys.stderr)
+        return 2
+    with ray_session(args.ray_address, num_cpus=args.workers) as session:
+        report = encode_to_shards(args.corpus, args.out, args.model, workers=args.workers,
+                                  shard_size=args.shard_size or SHARD_SIZE, batch_size=args.batch_size,
+                                  encoder_backend=args.encoder_backend or "torch", overwrite=args.overwrite,
+                                  show_progress=not args.no_progress, **search_options(args))
+    summary = {"index": args.out, "retriever": "dense", "backend": "ray", "documents": report.documents,
+               "seconds": round(report.seconds, 3), "ray_start_seconds": round(session.seconds, 3),
+               **{k: v for k, v in report.as_dict().items() if k not in ("index", "documents", "seconds")}}
+    print(json.dumps(summary) if args.output == "json" else
+          f"indexed {report.documents} documents with dense on {args.workers} Ray workers into {args.out} "
+          f"({report.shards} shards, {report.shards_reused} from an earlier run) in {summary['seconds']} s")
     return 0
 
 

@@ -26,6 +26,7 @@ def _kinds(text: str) -> tuple[str, ...]:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Flags default to None and then take the config dataclasses' defaults (defined once, in synth/config.py)."""
+    from reasonir.cli._scale import add_backend_args
     from reasonir.llm.cli_args import add_llm_arguments
     from reasonir.synth.config import FilterConfig, HQConfig, NegativeConfig, SeedConfig, SynthConfig, VLConfig
 
@@ -76,6 +77,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace --out and start again")
     p.add_argument("--quiet", action="store_true", help="no progress bars (ours or the model libraries')")
     add_llm_arguments(p)
+    add_backend_args(p, "every LLM call on Ray actors, each with its own client (vLLM engine: one GPU each); "
+                        "selection and the output files stay in this process")
     p.add_argument("--output", choices=["text", "json"], default="text")
     p.set_defaults(func=run)
 
@@ -111,6 +114,7 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from contextlib import ExitStack
     from pathlib import Path
 
     from reasonir.data import load_corpus
@@ -128,7 +132,16 @@ def run(args: argparse.Namespace) -> int:
         silence_progress_bars()
     check_prompt_folder(config.prompts_dir, config.prompt_style)  # a bad prompt folder fails before the LLM starts
     documents = load_corpus(args.corpus)
-    with llm_from_args(args) as llm:
+    with ExitStack() as stack:
+        if args.backend == "ray":
+            from reasonir.llm.cli_args import config_from_args as llm_config
+            from reasonir.scale.cluster import ray_session
+            from reasonir.scale.llm_pool import RayLLMPool
+
+            stack.enter_context(ray_session(args.ray_address, num_cpus=args.workers))
+            llm = stack.enter_context(RayLLMPool(llm_config(args), args.workers))
+        else:
+            llm = stack.enter_context(llm_from_args(args))
         report = synthesize(documents, llm, args.out, config, resume=args.resume, overwrite=args.overwrite,
                             progress=not args.quiet)
     if args.export_hf:

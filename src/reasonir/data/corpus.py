@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from reasonir.data.errors import DataError
@@ -32,6 +33,12 @@ _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 
 def load_corpus(path: str | Path) -> list[Document]:
     """Load documents from a records file, a BEIR folder (its ``corpus.jsonl``) or a folder of text files."""
+    return list(iter_corpus(path))
+
+
+def iter_corpus(path: str | Path) -> Iterator[Document]:
+    """:func:`load_corpus` one document at a time, in file order, for corpora larger than memory (only the ids
+    are kept, to catch duplicates); the same checks, each raised when its document is reached."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such corpus file or folder")
@@ -41,8 +48,7 @@ def load_corpus(path: str | Path) -> list[Document]:
     return _from_records(path)
 
 
-def _from_records(path: Path) -> list[Document]:
-    documents: list[Document] = []
+def _from_records(path: Path) -> Iterator[Document]:
     first_line: dict[str, int] = {}
     for line, obj in read_table(path, wanted=(*ID_FIELDS, *TEXT_FIELDS, "title")):
         id_field, text_field = pick(obj, ID_FIELDS), pick(obj, TEXT_FIELDS)
@@ -56,13 +62,12 @@ def _from_records(path: Path) -> list[Document]:
         first_line[did] = line
         title = obj.get("title")
         title = "" if title is None else as_text(title, path, line, "title")
-        documents.append(Document(did, as_text(obj[text_field], path, line, text_field), title))
-    if not documents:
+        yield Document(did, as_text(obj[text_field], path, line, text_field), title)
+    if not first_line:
         raise DataError(path, None, None, "empty corpus (no documents)")
-    return documents
 
 
-def _from_text_folder(folder: Path) -> list[Document]:
+def _from_text_folder(folder: Path) -> Iterator[Document]:
     files = sorted(
         p for p in folder.rglob("*")
         if p.suffix.lower() in TEXT_SUFFIXES and p.is_file()
@@ -70,7 +75,6 @@ def _from_text_folder(folder: Path) -> list[Document]:
     )
     if not files:
         raise DataError(folder, None, None, "empty corpus (no .txt or .md files)")
-    documents: list[Document] = []
     first_file: dict[str, Path] = {}
     for path in files:
         did = path.relative_to(folder).with_suffix("").as_posix()
@@ -79,8 +83,7 @@ def _from_text_folder(folder: Path) -> list[Document]:
         first_file[did] = path
         text = _read_utf8(path)
         title = markdown_title(text) if path.suffix.lower() == ".md" else ""
-        documents.append(Document(did, text, title))
-    return documents
+        yield Document(did, text, title)
 
 
 def _read_utf8(path: Path) -> str:

@@ -100,6 +100,27 @@ class UsageReport:
                 copy._counts(*key).add(c)
         return copy
 
+    def merge(self, other: UsageReport) -> UsageReport:
+        """Add ``other``'s counters to these (one report for LLM clients in several processes); returns self.
+
+        >>> a, b = UsageReport(), UsageReport()
+        >>> a.record_answer("m", "t", prompt_tokens=5); b.record_answer("m", "t", prompt_tokens=7)
+        >>> a.merge(b).total().prompt_tokens
+        12
+        """
+        copy = other.snapshot()
+        with self._lock:
+            for key, c in copy._by_key.items():
+                self._counts(*key).add(c)
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (a lock is not), so a report can travel back from a worker process."""
+        return {"prices": self.prices, "by_key": self.snapshot()._by_key}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.prices, self._by_key, self._lock = state["prices"], state["by_key"], threading.Lock()
+
     def since(self, earlier: UsageReport) -> UsageReport:
         """What was used after ``earlier`` (a ``snapshot``): one job's usage, not the LLM object's lifetime.
 

@@ -3,7 +3,8 @@
 Each shard is an ordinary dense index (exact or approximate; built in another process or on another machine
 with ``reasonir index`` over its part of the corpus). A search encodes the queries once, asks every shard for
 its top ``k`` and keeps the best ``k`` of the union: for exact shards that is exactly the top ``k`` of the whole
-corpus. Document ids must be unique across shards.
+corpus. Document ids must be unique across shards. ``reasonir index --backend ray`` (:mod:`reasonir.scale.encode`)
+writes its output in this format, shard by shard, and joins the shards with :meth:`ShardedDenseRetriever.link_folders`.
 
 Example:
     >>> import numpy as np
@@ -16,6 +17,7 @@ Example:
 """
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -66,18 +68,47 @@ class ShardedDenseRetriever:
 
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
         """Each shard goes to ``shard-<i>/``; their stored documents are also joined at the top, for lookups."""
-        parts = [f"shard-{i}" for i in range(len(self.shards))]
+        parts = part_names(len(self.shards))
         with store.writing_index(folder, self.kind, {"parts": parts}, overwrite=overwrite) as tmp:
             for shard, part in zip(self.shards, parts):
                 shard.save(tmp / part)
-            with open(tmp / "documents.jsonl", "wb") as out:
-                for part in parts:
-                    if (tmp / part / "documents.jsonl").exists():
-                        with open(tmp / part / "documents.jsonl", "rb") as src:
-                            shutil.copyfileobj(src, out)
+            _join_documents(tmp, parts)
+        return Path(folder)
+
+    @classmethod
+    def link_folders(cls, folder: str | Path, sources: Sequence[str | Path], *, overwrite: bool = False) -> Path:
+        """Write a shards index at ``folder`` from dense index folders already on disk, in order, without reading
+        their vectors: files are hard-linked (copied where links fail), so ``sources`` stay as they were until the
+        index is complete (a job that built them can delete them afterwards)."""
+        parts = part_names(len(sources))
+        with store.writing_index(folder, cls.kind, {"parts": parts}, overwrite=overwrite) as tmp:
+            for source, part in zip(sources, parts):
+                store.read_manifest(source)  # only whole indexes
+                shutil.copytree(source, tmp / part, copy_function=_link_or_copy)
+            _join_documents(tmp, parts)
         return Path(folder)
 
     @classmethod
     def load(cls, folder: str | Path, **options) -> ShardedDenseRetriever:
         folder = Path(folder)
         return cls.from_folders([folder / p for p in store.read_manifest(folder)["parts"]], **options)
+
+
+def part_names(n: int) -> list[str]:
+    return [f"shard-{i}" for i in range(n)]
+
+
+def _join_documents(folder: Path, parts: Sequence[str]) -> None:
+    """The parts' stored documents joined at the top, in order, for lookups."""
+    with open(folder / "documents.jsonl", "wb") as out:
+        for part in parts:
+            if (folder / part / "documents.jsonl").exists():
+                with open(folder / part / "documents.jsonl", "rb") as src:
+                    shutil.copyfileobj(src, out)
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or one without hard links
+        shutil.copy2(source, target)
