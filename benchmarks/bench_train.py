@@ -25,13 +25,12 @@ import json
 import os
 import platform
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import RESULTS_DIR, write_results  # benchmarks/ is the script's folder
+from _common import RESULTS_DIR, run_child, write_results  # benchmarks/ is the script's folder
 
 ROOT = Path(__file__).resolve().parents[1]
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
@@ -151,14 +150,8 @@ print(json.dumps({"peak_rss_mb": hwm / 1024, "peak_cuda_mb": cuda}))
 
 def peak_memory(rows: Path, batch: int, length: int, mini: int | None, mode: str, base: str | None) -> dict:
     with tempfile.TemporaryDirectory() as out:
-        done = subprocess.run(
-            [sys.executable, "-c", MEMORY_CHILD, str(rows), str(batch), str(length), str(mini or "none"),
-             str(Path(out) / "m"), mode, *([base] if base else [])],
-            capture_output=True, text=True, timeout=3600,
-        )
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-3000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])
+        return run_child(MEMORY_CHILD, str(rows), str(batch), str(length), str(mini or "none"), str(Path(out) / "m"),
+                         mode, *([base] if base else []))
 
 
 def memory(args: argparse.Namespace, rows: Path) -> dict:

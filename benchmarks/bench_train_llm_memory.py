@@ -16,15 +16,13 @@ Writes benchmarks/results/train_llm_memory.json (``--out`` to keep a GPU run bes
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from _common import RESULTS_DIR, write_results  # benchmarks/ is the script's folder
+from _common import RESULTS_DIR, run_child, write_results  # benchmarks/ is the script's folder
 from bench_train import SCIFACT, make_rows
 
 RESULTS = RESULTS_DIR / "train_llm_memory.json"
@@ -65,15 +63,10 @@ def build_decoder(folder: Path, args: argparse.Namespace) -> tuple[str, int]:
     return path, params
 
 
-def run_child(rows: Path, base: str, mode: str, args: argparse.Namespace, lora: int, gradcache: bool) -> dict:
+def measure(rows: Path, base: str, mode: str, args: argparse.Namespace, lora: int, gradcache: bool) -> dict:
     with tempfile.TemporaryDirectory() as out:
-        done = subprocess.run(
-            [sys.executable, "-c", CHILD, str(rows), base, str(Path(out) / "m"), mode, str(args.batch),
-             str(args.length), str(args.mini_batch if gradcache else 0), str(lora), str(int(args.bf16))],
-            capture_output=True, text=True, timeout=3600)
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-3000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])
+        return run_child(CHILD, str(rows), base, str(Path(out) / "m"), mode, str(args.batch), str(args.length),
+                         str(args.mini_batch if gradcache else 0), str(lora), str(int(args.bf16)))
 
 
 def main() -> int:
@@ -95,9 +88,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         base, params = build_decoder(Path(tmp) / "decoder", args)
         rows = make_rows(Path(tmp) / "rows.jsonl", args.batch * 2)
-        runs = {"model_loaded_no_step": run_child(rows, base, "load-only", args, 0, False)}
+        runs = {"model_loaded_no_step": measure(rows, base, "load-only", args, 0, False)}
         for name, lora, gradcache in MODES:
-            runs[name] = run_child(rows, base, "train", args, lora, gradcache)
+            runs[name] = measure(rows, base, "train", args, lora, gradcache)
             got = runs[name]
             gpu = f", peak GPU {got['peak_cuda_mb']:.0f} MB" if got["peak_cuda_mb"] is not None else ""
             print(f"{name:15s} peak RSS {got['peak_rss_mb']:.0f} MB{gpu}", flush=True)
