@@ -1,5 +1,5 @@
 """Peak memory of one training step of the bidirectional-LLM path (``--backbone llm``): full fine-tuning against
-LoRA, each with and without GradCache, side by side in one run.
+LoRA, each with and without GradCache, and LoRA without its dropout, side by side in one run.
 
 The backbone is a Llama-architecture decoder with random weights built from ``--hidden/--layers/...`` (the hub is
 not reachable here; compute and memory depend on the shapes, not on the values), trained with reasonir's ``fit``
@@ -27,8 +27,9 @@ from bench_train import SCIFACT, make_rows
 
 RESULTS = RESULTS_DIR / "train_llm_memory.json"
 
-# (name, LoRA rank, GradCache on)
-MODES = [("full", 0, False), ("full+gradcache", 0, True), ("lora", 16, False), ("lora+gradcache", 16, True)]
+# (name, LoRA rank, GradCache on, LoRA dropout: None = the default, 0.05)
+MODES = [("full", 0, False, None), ("full+gradcache", 0, True, None), ("lora", 16, False, None),
+         ("lora+gradcache", 16, True, None), ("lora dropout 0", 16, False, 0.0)]
 
 CHILD = """
 import json, sys
@@ -36,9 +37,10 @@ import torch
 from reasonir.train import TrainConfig, fit
 rows, base, out, mode = sys.argv[1:5]
 batch, length, mini, lora, bf16 = (int(x) for x in sys.argv[5:10])
+dropout = None if sys.argv[10] == "default" else float(sys.argv[10])
 config = TrainConfig(data=[rows], output_dir=out, base_model=base, backbone="llm", batch_size=batch,
                      negatives_per_query=1, query_max_length=length, document_max_length=length, max_steps=1,
-                     save_steps=10**6, holdout=0, gradcache_mini_batch=mini or None, lora_rank=lora,
+                     save_steps=10**6, holdout=0, gradcache_mini_batch=mini or None, lora_rank=lora, lora_dropout=dropout,
                      bf16=bool(bf16), progress=False)
 if mode == "load-only":
     from reasonir.train.trainer import load_base_model
@@ -63,10 +65,12 @@ def build_decoder(folder: Path, args: argparse.Namespace) -> tuple[str, int]:
     return path, params
 
 
-def measure(rows: Path, base: str, mode: str, args: argparse.Namespace, lora: int, gradcache: bool) -> dict:
+def measure(rows: Path, base: str, mode: str, args: argparse.Namespace, lora: int, gradcache: bool,
+            dropout: float | None = None) -> dict:
     with tempfile.TemporaryDirectory() as out:
         return run_child(CHILD, str(rows), base, str(Path(out) / "m"), mode, str(args.batch), str(args.length),
-                         str(args.mini_batch if gradcache else 0), str(lora), str(int(args.bf16)))
+                         str(args.mini_batch if gradcache else 0), str(lora), str(int(args.bf16)),
+                         "default" if dropout is None else str(dropout))
 
 
 def main() -> int:
@@ -89,8 +93,8 @@ def main() -> int:
         base, params = build_decoder(Path(tmp) / "decoder", args)
         rows = make_rows(Path(tmp) / "rows.jsonl", args.batch * 2)
         runs = {"model_loaded_no_step": measure(rows, base, "load-only", args, 0, False)}
-        for name, lora, gradcache in MODES:
-            runs[name] = measure(rows, base, "train", args, lora, gradcache)
+        for name, lora, gradcache, dropout in MODES:
+            runs[name] = measure(rows, base, "train", args, lora, gradcache, dropout)
             got = runs[name]
             gpu = f", peak GPU {got['peak_cuda_mb']:.0f} MB" if got["peak_cuda_mb"] is not None else ""
             print(f"{name:15s} peak RSS {got['peak_rss_mb']:.0f} MB{gpu}", flush=True)
@@ -103,10 +107,11 @@ def main() -> int:
         "decoder": {"hidden": args.hidden, "layers": args.layers, "intermediate": args.intermediate,
                     "heads": args.heads, "parameters": params},
         "settings": {"batch": args.batch, "negatives_per_query": 1, "max_length": args.length,
-                     "gradcache_mini_batch": args.mini_batch, "lora_rank": 16, "bf16": args.bf16},
+                     "gradcache_mini_batch": args.mini_batch, "lora_rank": 16, "lora_dropout": "0.05 unless named",
+                     "bf16": args.bf16},
         "runs": runs,
         "compared_on": key,
-        "ratio_over_full": {name: round(runs[name][key] / runs["full"][key], 3) for name, _, _ in MODES},
+        "ratio_over_full": {name: round(runs[name][key] / runs["full"][key], 3) for name, *_ in MODES},
         "machine": {"cpus": os.cpu_count(), "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
                     "platform": platform.platform(), "load_average": os.getloadavg()},
         "command": "python benchmarks/bench_train_llm_memory.py " + " ".join(sys.argv[1:]),

@@ -93,6 +93,11 @@ def test_lora_trains_only_adapters_and_saves_a_full_model(rows_file, tiny_llama,
     model = build_llm_encoder(tiny_llama, lora_rank=4)
     trainable = [name for name, p in model.named_parameters() if p.requires_grad]
     assert trainable and all("lora_" in name for name in trainable)
+    dropouts = {type(m).__name__ for name, m in model.named_modules() if name.endswith("lora_dropout.default")}
+    assert dropouts == {"Dropout"}  # the default, 0.05
+    no_dropout = build_llm_encoder(tiny_llama, lora_rank=4, lora_dropout=0.0)
+    assert {type(m).__name__ for name, m in no_dropout.named_modules()
+            if name.endswith("lora_dropout.default")} == {"Identity"}  # peft keeps no copy of the input
 
     out = tmp_path / "lora"
     fit(TrainConfig(data=[str(rows_file)], output_dir=out, base_model=tiny_llama, lora_rank=4, batch_size=4,

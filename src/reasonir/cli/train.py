@@ -54,6 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save-steps", type=int, default=100)
     p.add_argument("--logging-steps", type=int, default=10)
     p.add_argument("--lora-rank", type=int, default=0, help="> 0: train LoRA adapters (LLM backbones)")
+    p.add_argument("--lora-dropout", type=float, default=None,
+                   help="dropout on the LoRA adapters' inputs (default 0.05; 0 saves activation memory)")
     p.add_argument("--bf16", action="store_true")
     p.add_argument("--gradient-checkpointing", action="store_true")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
@@ -76,6 +78,7 @@ def config_from_args(args: argparse.Namespace):
         instruction_format=args.instruction_format, default_instruction=args.instruction, learning_rate=args.lr,
         merge_base=args.merge_base, epochs=args.epochs, max_steps=args.max_steps, holdout=args.holdout, max_rows=args.max_rows, warmup_ratio=args.warmup_ratio,
         seed=args.seed, save_steps=args.save_steps, logging_steps=args.logging_steps, lora_rank=args.lora_rank,
+        lora_dropout=args.lora_dropout,
         bf16=args.bf16, gradient_checkpointing=args.gradient_checkpointing, resume=args.resume,
         overwrite=args.overwrite,
     )

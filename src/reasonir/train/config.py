@@ -91,6 +91,7 @@ class TrainConfig:
     bf16: bool = False  # set on GPUs that support it (A100/H100); CPU runs stay fp32
     gradient_checkpointing: bool = False
     lora_rank: int = 0  # > 0: LoRA adapters (peft) instead of full fine-tuning; LLM backbones
+    lora_dropout: float | None = None  # None: models.bidirectional.LORA_DROPOUT (0.05); 0 saves activation memory
     max_rows: int | None = None  # cap on the mixed training set (after ratios)
     # Rows with fewer hard negatives than ``negatives_per_query`` train on in-batch negatives alone (a second
     # dataset sampled in proportion) instead of being dropped.

@@ -144,7 +144,7 @@ def load_base_model(config: TrainConfig) -> tuple[SentenceTransformer, bool]:
     if backbone == "llm":
         model = build_llm_encoder(
             path, max_seq_length=max(config.query_max_length, config.document_max_length),
-            lora_rank=config.lora_rank,
+            lora_rank=config.lora_rank, lora_dropout=config.lora_dropout,
         )
         return model, True
     # Our own LLM-encoder modules are trusted; any other custom code still needs the user's consent.
