@@ -45,7 +45,7 @@ class HQConfig:
     max_tokens_analysis: int = 256
     max_tokens_query: int = 200  # structured style: a JSON list of questions
     # small style: one plain-text question of at most ~45 words. SmolLM2 otherwise rambles on to the budget (with
-    # 200, the answers averaged 93 tokens and a third hit the cap), and generation is most of a candidate's cost
+    # 200, the answers averaged 93 tokens and many ran to the cap), and generation is most of a candidate's cost
     max_tokens_question: int = 64
 
 
