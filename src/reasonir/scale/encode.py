@@ -138,7 +138,7 @@ def encode_to_shards(
     template = DenseRetriever(model, task=task, query_instruction=query_instruction,
                               document_instruction=document_instruction, encoder_backend=encoder_backend,
                               batch_size=batch_size, use_cache=False, show_progress=False, **index_options)
-    settings = {key: getattr(template, key) for key in _ENCODER_KEYS}
+    settings = encoder_settings(template)
     key = job_key(template, index_options)
     work = work_dir(out)
     work.mkdir(parents=True, exist_ok=True)
@@ -191,11 +191,15 @@ def work_dir(out: str | Path) -> Path:
     return out.with_name(out.name + ".encoding")
 
 
+def encoder_settings(template: DenseRetriever) -> dict[str, Any]:
+    """The encoder settings every shard shares, as ``DenseRetriever`` keywords."""
+    return {key: getattr(template, key) for key in _ENCODER_KEYS}
+
+
 def job_key(template: DenseRetriever, index_options: dict[str, Any]) -> str:
     """Everything that makes two jobs' vectors or indexes differ: model identity, encoder settings, index options."""
-    settings = {key: getattr(template, key) for key in _ENCODER_KEYS}
-    return json.dumps({"identity": template.identity, **settings, "options": index_options, "layout": 1},
-                      sort_keys=True, default=str)
+    return json.dumps({"identity": template.identity, **encoder_settings(template), "options": index_options,
+                       "layout": 1}, sort_keys=True, default=str)
 
 
 def shard_name(number: int, job_key: str, documents: list[Document]) -> str:
@@ -275,5 +279,5 @@ def save_shard(folder: Path, documents: list[Document], vectors: np.ndarray, tem
                index_options: dict[str, Any]) -> None:
     """One shard as an ordinary dense index, with the template's model and settings in its manifest."""
     shard = DenseRetriever(template.model_name, model_identity=template.identity, use_cache=False,
-                           show_progress=False, **{k: getattr(template, k) for k in _ENCODER_KEYS}, **index_options)
+                           show_progress=False, **encoder_settings(template), **index_options)
     shard.index_vectors(vectors, [d.id for d in documents], documents).save(folder, overwrite=True)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from reasonir.llm.prompt_files import PromptError, load_prompt_files, render
+from reasonir.synth.config import PromptStyle
 
 PACKAGED = Path(__file__).with_name("prompts")
 Style = Literal["small", "structured"]
@@ -66,7 +67,7 @@ def load_prompts(folder: str | Path | None = None, style: Style = "structured") 
     return Prompts(texts, sources, style)
 
 
-def check_prompt_folder(folder: str | Path | None, style: str = "auto") -> None:
+def check_prompt_folder(folder: str | Path | None, style: PromptStyle = "auto") -> None:
     """Fail early on a bad ``--prompts`` folder. With ``style="auto"`` the style is resolved from the model only once
     the LLM is up, so the folder must fit at least one style; a named style must fit exactly."""
     styles = list(SLOTS) if style == "auto" else [style]
