@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from _common import RESULTS_DIR, write_results  # benchmarks/ is the script's folder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,6 +84,37 @@ def bm25(splits: dict) -> dict[str, dict[str, float]]:
     return out
 
 
+def label(rows_path: Path, splits: dict, args: argparse.Namespace) -> tuple[Path, int, dict]:
+    """Teacher-labelled rows (``reasonir label`` with its defaults unless told otherwise), and the teacher's own
+    nDCG@10 on each split (the ceiling distillation aims at)."""
+    from reasonir.data import read_training_rows, write_training_rows
+    from reasonir.evaluate import evaluate_run
+    from reasonir.synth.label import Teacher, TeacherConfig, label_rows
+
+    overrides = {"keep_k": args.label_keep_k or None} if args.label_keep_k is not None else {}
+    if args.label_candidates:
+        overrides["candidates"] = args.label_candidates
+    config = TeacherConfig(**overrides)
+    documents = next(iter(splits.values())).documents
+    report = label_rows(read_training_rows(rows_path), documents, config)
+    out = Path(tempfile.mkdtemp()) / "labelled.jsonl"
+    write_training_rows(report.rows, out)
+    teacher = Teacher(documents, [], config)
+    ids = [d.id for d in documents]
+    quality = {}
+    for name, data in splits.items():
+        scores = teacher.scores([q.text for q in data.queries])
+        top = np.argsort(-scores, axis=1)[:, :100]
+        run = {q.id: {ids[j]: float(scores[i, j]) for j in top[i]} for i, q in enumerate(data.queries)}
+        quality[name] = round(evaluate_run(data.qrels, run)["ndcg@10"], 4)
+    summary = {"teacher": config.describe(), "settings": {"candidates": config.candidates, "pool": config.pool,
+                                                          "keep_k": config.keep_k}, **report.summary(),
+               "ndcg@10": quality}
+    print(f"labelled {len(report.rows)} of {report.rows_in} rows with {config.describe()} "
+          f"(teacher nDCG@10: {quality})", flush=True)
+    return out, len(report.rows), summary
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True, type=Path, nargs="+",
@@ -101,6 +134,13 @@ def main() -> int:
     p.add_argument("--max-rank", type=int, default=None,
                    help="train only on rows whose positive ranked within this at synthesis (meta.positive_rank)")
     p.add_argument("--per-seed", type=int, default=None, help="... and at most this many per seed, the best ranked")
+    p.add_argument("--label", action="store_true",
+                   help="score the rows with reasonir's teacher (reasonir.synth.label: BM25 + base encoder) and "
+                        "train by distillation")
+    p.add_argument("--label-keep-k", type=int, default=None,
+                   help="teacher round-trip: keep rows whose positive it ranks within this (default: the module's)")
+    p.add_argument("--label-candidates", type=int, default=None, help="texts per labelled row (default: the module's)")
+    p.add_argument("--teacher-temperature", type=float, default=None, help="default: TrainConfig's")
     p.add_argument("--eval-max-docs", type=int, default=None, help="evaluate on a corpus subset of this size")
     p.add_argument("--model-out", type=Path, default=None, help="keep the fine-tuned model here")
     p.add_argument("--out", type=Path, default=None, help="default: results/train_finetune_scifact.json")
@@ -124,6 +164,9 @@ def main() -> int:
               for name in args.splits.split(",")}
     for name, data in splits.items():
         print(f"SciFact {name}: {len(data.queries)} queries, {len(data.documents)} documents")
+    teacher = None
+    if args.label:
+        train_file, n_rows, teacher = label(train_file, splits, args)
     print(f"{n_rows} training rows")
     started = time.perf_counter()
     reference = bm25(splits)
@@ -139,6 +182,7 @@ def main() -> int:
             query_max_length=args.query_max_length, document_max_length=args.document_max_length,
             learning_rate=args.lr, max_steps=args.max_steps, epochs=args.epochs, temperature=args.temperature,
             merge_base=args.merge_base, save_steps=10**6, logging_steps=20,
+            **({"teacher_temperature": args.teacher_temperature} if args.teacher_temperature else {}),
             overwrite=args.model_out is not None,
         )
         result = fit(config)
@@ -153,7 +197,7 @@ def main() -> int:
         "queries": {k: len(v.queries) for k, v in splits.items()},
         "documents": len(next(iter(splits.values())).documents),
         "training_rows": n_rows, "training_data": [str(path) for path in args.data],
-        "before": before, "after": after, "ndcg@10_change": delta, "bm25": reference,
+        "before": before, "after": after, "ndcg@10_change": delta, "bm25": reference, "teacher": teacher,
         "train": {"steps": result.steps, "final_loss": result.train_loss, "seconds": round(result.train_seconds, 1),
                   "settings": config.summary(),
                   "label_free_dev": {"rows": result.holdout_rows, "positive_recall@1_before": result.holdout_before,

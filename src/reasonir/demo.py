@@ -1,8 +1,9 @@
 """The main job: the whole ReasonIR pipeline on one corpus, end to end, with the embedded defaults.
 
-synthesize (HQ and VL rows with hard negatives, from the corpus documents only) -> train (contrastive fine-tuning
-of all-MiniLM-L6-v2 on those rows) -> evaluate BM25, the base encoder and the fine-tuned one on the dataset's
-queries, side by side.
+synthesize (HQ and VL rows with hard negatives, from the corpus documents only) -> label (a teacher, the hybrid of
+BM25 and the base encoder, scores each row's positive and negatives: ``reasonir.synth.label``) -> train
+(all-MiniLM-L6-v2 distils the teacher's scores) -> evaluate BM25, the base encoder and the fine-tuned one on the
+dataset's queries, side by side.
 
 The defaults are sized so ``make demo`` finishes in minutes on a 2-core laptop with SmolLM2-135M as the LLM: that
 proves the pipeline runs, not that the data is good (point ``--llm-base-url`` at a capable model for that).
@@ -52,6 +53,12 @@ class DemoConfig:
     # all-MiniLM-L6-v2 was trained on 128 word pieces; 128 instead of 256 about halves a step's cost on 2 cores
     # (a SciFact step of 32 rows with one hard negative at 256 tokens took 24-38 s), and search still reads 256
     document_max_length: int = 128
+    merge_base: float | None = None  # None: the base model's (MiniLM 0.5, WiSE-FT)
+    # pseudo-labels from the hybrid teacher (reasonir.synth.label); False trains on the rows' one-hot labels
+    label: bool = True
+    # texts the teacher scores per row: 4 of the labeller's 8 keeps training within the demo's 10 minutes (8 took
+    # 171 s for 29 rows on 2 busy cores, one-hot rows 21 s)
+    label_candidates: int = 4
     retrain: bool = False  # train again even if workdir/model exists
 
 
@@ -64,11 +71,12 @@ class DemoResult:
     usage: str = ""
     synthesis: dict[str, Any] = field(default_factory=dict)  # the synthesis report (as_dict)
     holdout: dict[str, Any] = field(default_factory=dict)  # label-free dev signal from training
+    labelled: dict[str, Any] = field(default_factory=dict)  # the teacher's labelling summary (label_rows)
 
     def as_dict(self) -> dict[str, Any]:
         return {"synthesized": self.synthesized, "train_rows": self.train_rows, "table": self.table.to_dict(),
                 "seconds": {k: round(v, 1) for k, v in self.seconds.items()}, "synthesis": self.synthesis,
-                "holdout": self.holdout}
+                "holdout": self.holdout, "labelled": self.labelled}
 
 
 def _synthesize(documents, llm, out: Path, config: DemoConfig) -> Any:
@@ -92,6 +100,7 @@ def _train_fitting_batch(data: list[str], model_dir: Path, config: DemoConfig, b
         try:
             return fit(TrainConfig(data=data, output_dir=model_dir, base_model=config.base_model,
                                    batch_size=batch_size, epochs=config.epochs, min_steps=config.min_steps,
+                                   merge_base=config.merge_base,
                                    progress=False,
                                    document_max_length=config.document_max_length, overwrite=True), log=log)
         except NotEnoughDataError:
@@ -119,7 +128,7 @@ def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str],
     seconds: dict[str, float] = {}
 
     # 1. Synthesize from the documents alone: the evaluation queries never reach the LLM.
-    log(f"[1/3] synthesizing from {len(dataset.documents)} documents of {config.dataset} "
+    log(f"[1/4] synthesizing from {len(dataset.documents)} documents of {config.dataset} "
         f"({config.hq_seeds} HQ seeds, {config.vl_seeds} VL seeds) ...")
     start = time.perf_counter()
     owned = llm is None
@@ -140,16 +149,36 @@ def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str],
         + ", ".join(f"{k} {v:.0%}" for k, v in sorted(rates['seed_yield'].items()))
         + f"; {seconds['synthesize']:.0f} s")
 
-    # 2. Train on the rows (ReasonIR mixes VL and HQ data).
-    start = time.perf_counter()
     loaded = read_training_rows(rows_file) if rows_file.exists() else []
     if not loaded:
         raise RuntimeError(f"the LLM produced no usable rows; see the synthesis report in {work / 'demo.log'}")
+
+    # 2. Label: the teacher's scores for each row's texts (rows it cannot place are dropped).
+    start = time.perf_counter()
+    train_file = rows_file
+    labelled: dict[str, Any] = {}
+    if config.label:
+        from reasonir.data import write_training_rows
+        from reasonir.synth.label import TeacherConfig, label_rows
+
+        teacher = TeacherConfig(dense_model=config.base_model, candidates=config.label_candidates)
+        log(f"[2/4] labelling with the teacher, {teacher.describe()} ...")
+        labels = label_rows(loaded, dataset.documents, teacher)
+        if labels.rows:
+            train_file = write_training_rows(labels.rows, work / "rows.labelled.jsonl", overwrite=True)
+            loaded = labels.rows
+        labelled = labels.summary()
+        log(f"      {len(labels.rows)} of {len(labels.teacher_ranks)} rows kept (positive in the teacher's top "
+            f"{teacher.keep_k}), {teacher.candidates} texts scored each; {time.perf_counter() - start:.0f} s")
+    seconds["label"] = time.perf_counter() - start
+
+    # 3. Train on the rows (ReasonIR mixes VL and HQ data).
+    start = time.perf_counter()
     model_dir = work / "model"
     holdout: dict[str, Any] = {}
-    log(f"[2/3] fine-tuning {config.base_model or 'all-MiniLM-L6-v2'} on {len(loaded)} rows ...")
+    log(f"[3/4] fine-tuning {config.base_model or 'all-MiniLM-L6-v2'} on {len(loaded)} rows ...")
     if config.retrain or not (model_dir / "config_sentence_transformers.json").exists():
-        result = _train_fitting_batch([str(rows_file)], model_dir, config, max(2, min(config.batch_size,
+        result = _train_fitting_batch([str(train_file)], model_dir, config, max(2, min(config.batch_size,
                                                                                         len(loaded))), detail)
         from reasonir.train.holdout import HOLDOUT_K
 
@@ -162,8 +191,8 @@ def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str],
         log(f"      reusing {model_dir} (pass --retrain to train again)")
     seconds["train"] = time.perf_counter() - start
 
-    # 3. Evaluate before and after, beside BM25, and each encoder in a hybrid with BM25 (the base one is the control).
-    log(f"[3/3] evaluating on {len(dataset.queries)} queries ...")
+    # 4. Evaluate before and after, beside BM25, and each encoder in a hybrid with BM25 (the base one is the control).
+    log(f"[4/4] evaluating on {len(dataset.queries)} queries ...")
     start = time.perf_counter()
     base, tuned = DenseRetriever(config.base_model, show_progress=False), \
         DenseRetriever(str(model_dir), show_progress=False)
@@ -172,7 +201,7 @@ def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str],
                   "hybrid (bm25 + fine-tuned)": HybridRetriever([BM25Retriever(), tuned])}
     table = compare_retrievers(dataset, retrievers, name=str(config.dataset))
     seconds["evaluate"] = time.perf_counter() - start
-    result = DemoResult(counts, len(loaded), table, seconds, usage, report.as_dict(), holdout)
+    result = DemoResult(counts, len(loaded), table, seconds, usage, report.as_dict(), holdout, labelled)
     summary = result.as_dict() | {"config": asdict(config)}
     with atomic_open(work / "results.json", overwrite=True) as fh:  # each run replaces the last run's results
         fh.write(json.dumps(summary, indent=2, default=str))

@@ -40,6 +40,10 @@ def test_demo_synthesizes_trains_and_compares_before_and_after(tmp_path):
     sample_queries = (config.dataset / "queries.jsonl").read_text()
     assert all(row["query"] not in sample_queries for row in rows)  # evaluation queries never used for training
     assert (tmp_path / "work" / "model" / "modules.json").exists()
+    labelled = [json.loads(line) for line in (tmp_path / "work" / "rows.labelled.jsonl").read_text().splitlines()]
+    assert result.labelled["rows_in"] == len(rows) and result.labelled["rows_out"] == len(labelled) > 0
+    # each labelled row carries the teacher's scores of its texts
+    assert all(len(r["meta"]["neg_scores"]) == len(r["neg"]) == config.label_candidates - 1 for r in labelled)
     table = result.table.to_dict()["results"]
     assert set(table) == {"bm25", "minilm (base)", "minilm (fine-tuned)", "hybrid (bm25 + base)",
                           "hybrid (bm25 + fine-tuned)"}  # the base hybrid is the control for the fine-tuned one

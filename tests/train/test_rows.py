@@ -102,3 +102,21 @@ def test_effective_negatives_count_every_device_when_gathering():
     assert cfg.summary(world_size=8)["effective_negatives_per_query"] == 8 * 32 * 4 - 1
     cfg.gather_across_devices = False
     assert cfg.summary(world_size=8)["effective_negatives_per_query"] == 32 * 4 - 1
+
+
+def test_rows_with_teacher_scores_form_a_distillation_group():
+    from reasonir.train.rows import DISTILLED, rows_to_datasets
+
+    scored = [TrainingRow(f"q{i}", [f"p{i}"], [f"a{i}", f"b{i}", f"c{i}"][: 2 + i % 2],
+                          meta={"pos_scores": [0.9], "neg_scores": [0.5, 0.1, 0.3][: 2 + i % 2]}) for i in range(6)]
+    plain = [TrainingRow(f"x{i}", [f"y{i}"], [f"z{i}"]) for i in range(4)]
+    broken = TrainingRow("w", ["v"], ["u"], meta={"pos_scores": [1.0], "neg_scores": [0.1, 0.2]})  # 2 scores, 1 text
+    groups = rows_to_datasets(scored + plain + [broken], 1, "none", batch_size=4)
+    assert set(groups) == {DISTILLED, "with_hard_negatives"}
+    distilled = groups[DISTILLED]
+    assert distilled.column_names == ["anchor", "positive", "negative_1", "negative_2", "label"]  # cut to the fewest
+    assert distilled[1]["negative_2"] == "b1" and distilled[1]["label"] == pytest.approx([0.9, 0.5, 0.1])
+    assert len(groups["with_hard_negatives"]) == 5  # the plain rows and the row whose scores do not fit its texts
+    assert set(rows_to_datasets(scored + plain, 1, "none", batch_size=4, distill=False)) == {"with_hard_negatives"}
+    only = rows_to_datasets(scored + plain[:1], 1, "none", batch_size=4)  # one plain row cannot fill a batch
+    assert set(only) == {DISTILLED}

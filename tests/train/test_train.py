@@ -178,3 +178,35 @@ def test_merge_base_default_comes_from_the_model_table():
     assert get_training_defaults("my-org/some-llm", is_llm=True).merge_base == 0.0
     with pytest.raises(ValueError, match="merge_base"):
         TrainConfig(data=["x.jsonl"], output_dir="o", merge_base=1.0)
+
+
+def test_rows_with_teacher_scores_train_by_distillation(tmp_path, tiny_bert):
+    import torch
+
+    from reasonir.train.losses import build_loss
+
+    rows = tmp_path / "labelled.jsonl"
+    with open(rows, "w") as fh:
+        for i in range(8):
+            fh.write(json.dumps({"query": f"question {i}", "pos": [f"answer {i}"],
+                                 "neg": [f"near miss {i}", f"far away {i}"],
+                                 "meta": {"pos_scores": [0.9], "neg_scores": [0.6, 0.1]}}) + "\n")
+    logged: list[str] = []
+    result = fit(tiny(rows, tmp_path / "m", tiny_bert, holdout=0.0), log=logged.append)
+    assert result.steps == 4 and any("8 teacher scores" in line for line in logged)
+    config = tiny(rows, tmp_path / "x", tiny_bert)
+    config.resolve(temperature=0.05, learning_rate=1e-3)
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(tiny_bert)
+    loss = build_loss(model, config, groups=["teacher_scores"])
+    assert type(loss).__name__ == "TeacherKL" and loss.student_temperature == 0.05
+    mixed = build_loss(model, config, groups=["teacher_scores", "with_hard_negatives"])
+    assert set(mixed) == {"teacher_scores", "with_hard_negatives"}
+    # the KL term is undone of sentence-transformers' temperature-squared factor: InfoNCE-sized gradients
+    from sentence_transformers.sentence_transformer.losses import DistillKLDivLoss
+
+    features = [model.tokenize([t]) for t in ("q", "p", "n")]
+    labels = torch.tensor([[1.0, 0.0]])
+    plain = DistillKLDivLoss(model, student_temperature=0.05, teacher_temperature=0.05)(features, labels)
+    assert loss(features, labels).item() == pytest.approx(plain.item() / 0.05 ** 2, rel=1e-5) and plain.item() > 0

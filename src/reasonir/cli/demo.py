@@ -22,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=float, default=defaults.epochs)
     p.add_argument("--base-model", help="encoder to fine-tune (default all-MiniLM-L6-v2)")
     p.add_argument("--retrain", action="store_true", help="train again even if WORKDIR/model exists")
+    p.add_argument("--no-label", dest="label", action="store_false",
+                   help="train on the rows' own labels, without the teacher's scores")
     add_llm_arguments(p)
     p.add_argument("--output", choices=["text", "json"], default="text")
     p.set_defaults(func=run)
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = DemoConfig(workdir=args.workdir, hq_seeds=args.hq_seeds, hq_candidates=args.hq_candidates,
                         vl_seeds=args.vl_seeds, epochs=args.epochs,
-                        base_model=args.base_model, retrain=args.retrain)
+                        base_model=args.base_model, retrain=args.retrain, label=args.label)
     if args.dataset:
         config.dataset = args.dataset
     from pathlib import Path

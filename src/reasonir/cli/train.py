@@ -16,6 +16,8 @@ import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from reasonir.train.config import TrainConfig
+
     p = sub.add_parser("train", help="fine-tune a retriever with contrastive learning (InfoNCE, hard negatives)")
     p.add_argument("--data", nargs="+", required=True, metavar="FILE[:RATIO]",
                    help="training JSONL files; a ':RATIO' suffix sets each file's share of the mixture")
@@ -58,6 +60,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="dropout on the LoRA adapters' inputs (default 0.05; 0 saves activation memory)")
     p.add_argument("--bf16", action="store_true")
     p.add_argument("--gradient-checkpointing", action="store_true")
+    p.add_argument("--teacher-temperature", type=float, default=TrainConfig.teacher_temperature,
+                   help="rows with a teacher's scores (reasonir label): the teacher softmax's temperature "
+                        f"(default {TrainConfig.teacher_temperature})")
+    p.add_argument("--no-distill", dest="distill", action="store_false",
+                   help="train rows that carry a teacher's scores contrastively, ignoring the scores")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     p.add_argument("--overwrite", action="store_true", help="train into a non-empty --out")
     p.add_argument("--output", choices=["text", "json"], default="text")
@@ -80,7 +87,7 @@ def config_from_args(args: argparse.Namespace):
         seed=args.seed, save_steps=args.save_steps, logging_steps=args.logging_steps, lora_rank=args.lora_rank,
         lora_dropout=args.lora_dropout,
         bf16=args.bf16, gradient_checkpointing=args.gradient_checkpointing, resume=args.resume,
-        overwrite=args.overwrite,
+        overwrite=args.overwrite, distill=args.distill, teacher_temperature=args.teacher_temperature,
     )
 
 

@@ -66,6 +66,11 @@ class TrainConfig:
     temperature: float | None = None
     batch_size: int = 32  # queries per optimizer step (per device); ReasonIR used far larger batches with GradCache
     negatives_per_query: int = 1  # hard negatives per query (ReasonIR: one LLM-written hard negative per HQ query)
+    # Rows that carry a teacher's scores (``reasonir label``) train by distillation (KL to the teacher's softmax at
+    # this temperature; the student's is ``temperature``). 0.05, MiniLM's own, on the default hybrid teacher's [0, 1]
+    # scores: the only value tried (SciFact dev +0.012, benchmarks/bench_finetune_scifact.py --label)
+    distill: bool = True
+    teacher_temperature: float = 0.05
     gradcache_mini_batch: int | None = None  # set: CachedMultipleNegativesRankingLoss at this mini-batch (GradCache)
     gather_across_devices: bool = True  # distributed: every rank scores against all ranks' documents
     query_max_length: int = 128  # tokens; VL queries run up to ~2,000 tokens in ReasonIR, raise for LLM backbones
@@ -121,6 +126,8 @@ class TrainConfig:
             raise ValueError("give a ratio for every data file or for none (e.g. a.jsonl:0.5 b.jsonl:0.5)")
         if self.temperature is not None and not 0 < self.temperature:
             raise ValueError("temperature must be positive")
+        if not 0 < self.teacher_temperature:
+            raise ValueError("teacher_temperature must be positive")
         if not 0 <= self.holdout < 1:
             raise ValueError("holdout must be in [0, 1)")
         if self.merge_base is not None and not 0 <= self.merge_base < 1:
@@ -173,6 +180,7 @@ class TrainConfig:
             "query_max_length": self.query_max_length,
             "document_max_length": self.document_max_length,
             "gradcache_mini_batch": self.gradcache_mini_batch,
+            "teacher_temperature": self.teacher_temperature if self.distill else None,
             "instruction_format": self.instruction_format,
             "learning_rate": self.learning_rate,
             "epochs": self.epochs,

@@ -123,6 +123,28 @@ def rows_to_dataset(
     return dataset
 
 
+DISTILLED = "teacher_scores"  # the group of rows that carry a teacher's scores (reasonir.synth.label)
+
+
+def teacher_scores(row: TrainingRow) -> list[float] | None:
+    """``[positive, *negatives]`` teacher scores from FlagEmbedding's ``pos_scores`` / ``neg_scores`` (kept in
+    ``meta``), or None when the row has none or they do not match its texts."""
+    pos, neg = row.meta.get("pos_scores"), row.meta.get("neg_scores")
+    if not isinstance(pos, list) or not isinstance(neg, list) or not pos or len(neg) != len(row.neg) or not neg:
+        return None
+    return [float(pos[0]), *(float(v) for v in neg)]
+
+
+def distilled_dataset(rows: Sequence[TrainingRow], style: InstructionFormat, *,
+                      default_instruction: str = "") -> datasets.Dataset:
+    """``anchor, positive, negative_1..n, label`` for DistillKLDivLoss: every row cut to the fewest negatives any
+    of them has, ``label`` the teacher's scores of the same texts."""
+    n = min(len(r.neg) for r in rows)
+    dataset = rows_to_dataset(rows, n, style, default_instruction=default_instruction)
+    labels = [teacher_scores(r)[: n + 1] for r in rows]  # type: ignore[index]
+    return dataset.add_column("label", labels)
+
+
 def rows_to_datasets(
     rows: Sequence[TrainingRow],
     negatives_per_query: int,
@@ -131,24 +153,37 @@ def rows_to_datasets(
     *,
     keep_short: bool = True,
     default_instruction: str = "",
+    distill: bool = True,
 ) -> dict[str, datasets.Dataset]:
     """Training groups for MultipleNegativesRankingLoss: ``with_hard_negatives`` (anchor, positive, negative_1..n)
     and, when ``keep_short``, ``in_batch_negatives_only`` (anchor, positive) for rows with fewer hard negatives, so
     they still train against the batch's other documents instead of being dropped. A group too small to fill one
     batch joins the other one (its rows lose their negatives) or, with nothing to join, is left out.
+
+    With ``distill``, rows that carry teacher scores (see :func:`teacher_scores`) form their own group,
+    ``teacher_scores``, trained by distillation instead (``reasonir.train.losses``).
     """
+    out: dict[str, datasets.Dataset] = {}
+    if distill:
+        scored = [r for r in rows if teacher_scores(r) is not None]
+        if len(scored) >= batch_size:
+            out[DISTILLED] = distilled_dataset(scored, style, default_instruction=default_instruction)
+            rows = [r for r in rows if teacher_scores(r) is None]
+            if not rows:
+                return out
     short = [r for r in rows if len(r.neg) < negatives_per_query]
     full = [r for r in rows if len(r.neg) >= negatives_per_query]
     if negatives_per_query == 0 or not keep_short:
         short, full = ([], rows) if negatives_per_query == 0 else ([], full)
     elif 0 < len(full) < batch_size:
         short, full = short + full, []
-    out: dict[str, datasets.Dataset] = {}
     if full:
         out["with_hard_negatives"] = rows_to_dataset(full, negatives_per_query, style,
                                                      default_instruction=default_instruction)
-    if short and (len(short) >= batch_size or not full):
+    if short and (len(short) >= batch_size or not (full or out)):
         out["in_batch_negatives_only"] = rows_to_dataset(short, 0, style, default_instruction=default_instruction)
+    if DISTILLED in out:  # beside the distilled group, a contrastive group that cannot fill a batch is left out
+        out = {name: d for name, d in out.items() if name == DISTILLED or len(d) >= batch_size}
     if not out:
         raise ValueError(f"no training row has {negatives_per_query} hard negatives; lower --negatives")
     return out

@@ -267,7 +267,8 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
     document_prompt = format_document("", style)
     dataset = rows_to_datasets(train_rows, config.negatives_per_query, style, config.batch_size * world,
                                keep_short=config.keep_rows_without_negatives,
-                               default_instruction=config.default_instruction)
+                               default_instruction=config.default_instruction, distill=config.distill)
+    groups = list(dataset)
     usable = sum(len(d) for d in dataset.values())
     steps_per_epoch = sum(len(d) // (config.batch_size * world) for d in dataset.values())
     epochs = config.epochs
@@ -300,7 +301,7 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
         dataset = next(iter(dataset.values()))
     from reasonir.train.losses import build_loss
 
-    loss = build_loss(model, config, distributed=world > 1)
+    loss = build_loss(model, config, distributed=world > 1, groups=groups)
     evaluator = None
     if dev is not None:
         from reasonir.train.evaluator import RetrievalDevEvaluator
