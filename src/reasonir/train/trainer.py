@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from reasonir.train.card import SUMMARY_FILE, write_card
 from reasonir.train.config import InstructionFormat, TrainConfig, TrainResult
-from reasonir.train.rows import format_document, format_query, load_sources, mix, rows_to_datasets
+from reasonir.train.rows import DISTILLED, format_document, format_query, load_sources, mix, rows_to_datasets
 from reasonir.optional import require
 
 if TYPE_CHECKING:
@@ -286,6 +286,10 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
             + (f"; resuming from {checkpoint}" if checkpoint else ""))
         log(f"model: {'LLM backbone, bidirectional attention' if is_llm else 'sentence-transformers encoder'};"
             f" instruction format {style}")
+        if DISTILLED in dataset:  # the summary's negatives describe the contrastive groups only
+            texts = len(dataset[DISTILLED].column_names) - 2  # anchor and label aside
+            log(f"distilled: {len(dataset[DISTILLED])} rows, each query against its own {texts} texts (no in-batch "
+                f"negatives), teacher temperature {config.teacher_temperature}")
         if epochs != config.epochs:
             log(f"few rows: {epochs:g} epochs so that training takes at least {config.min_steps} steps"
                 + (f" (at most {config.max_epochs:g} epochs)" if config.max_epochs else ""))
