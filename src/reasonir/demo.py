@@ -168,7 +168,7 @@ def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str],
             train_file = write_training_rows(labels.rows, work / "rows.labelled.jsonl", overwrite=True)
             loaded = labels.rows
         labelled = labels.summary()
-        log(f"      {len(labels.rows)} of {len(labels.teacher_ranks)} rows kept (positive in the teacher's top "
+        log(f"      {len(labels.rows)} of {labels.rows_in} rows kept (positive in the teacher's top "
             f"{teacher.keep_k}), {teacher.candidates} texts scored each; {time.perf_counter() - start:.0f} s")
     seconds["label"] = time.perf_counter() - start
 

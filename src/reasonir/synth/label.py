@@ -99,7 +99,6 @@ class Teacher:
 
     def __init__(self, documents: Sequence[Document], extras: Sequence[str], config: TeacherConfig) -> None:
         self.config = config
-        self.size = len(documents)
         self.bm25 = self.dense = None
         if config.kind in ("hybrid", "bm25"):
             from reasonir.retrieve import BM25Retriever

@@ -61,10 +61,10 @@ def build_loss(model: SentenceTransformer, config: TrainConfig, *, distributed: 
     """One loss, or one per training group when some rows carry teacher scores."""
     from reasonir.train.rows import DISTILLED
 
-    contrastive = contrastive_loss(model, config, distributed=distributed)
     if not groups or DISTILLED not in groups:
-        return contrastive
+        return contrastive_loss(model, config, distributed=distributed)
     distill = distillation_loss(model, config)
     if len(groups) == 1:
         return distill
+    contrastive = contrastive_loss(model, config, distributed=distributed)
     return {name: distill if name == DISTILLED else contrastive for name in groups}

@@ -135,14 +135,13 @@ def teacher_scores(row: TrainingRow) -> list[float] | None:
     return [float(pos[0]), *(float(v) for v in neg)]
 
 
-def distilled_dataset(rows: Sequence[TrainingRow], style: InstructionFormat, *,
+def distilled_dataset(rows: Sequence[TrainingRow], scores: Sequence[list[float]], style: InstructionFormat, *,
                       default_instruction: str = "") -> datasets.Dataset:
     """``anchor, positive, negative_1..n, label`` for DistillKLDivLoss: every row cut to the fewest negatives any
-    of them has, ``label`` the teacher's scores of the same texts."""
+    of them has, ``label`` the teacher's ``scores`` of the same texts (:func:`teacher_scores` of each row)."""
     n = min(len(r.neg) for r in rows)
     dataset = rows_to_dataset(rows, n, style, default_instruction=default_instruction)
-    labels = [teacher_scores(r)[: n + 1] for r in rows]  # type: ignore[index]
-    return dataset.add_column("label", labels)
+    return dataset.add_column("label", [row_scores[: n + 1] for row_scores in scores])
 
 
 def rows_to_datasets(
@@ -165,10 +164,12 @@ def rows_to_datasets(
     """
     out: dict[str, datasets.Dataset] = {}
     if distill:
-        scored = [r for r in rows if teacher_scores(r) is not None]
+        scores = [teacher_scores(r) for r in rows]
+        scored = [(r, s) for r, s in zip(rows, scores) if s is not None]
         if len(scored) >= batch_size:
-            out[DISTILLED] = distilled_dataset(scored, style, default_instruction=default_instruction)
-            rows = [r for r in rows if teacher_scores(r) is None]
+            out[DISTILLED] = distilled_dataset([r for r, _ in scored], [s for _, s in scored], style,
+                                               default_instruction=default_instruction)
+            rows = [r for r, s in zip(rows, scores) if s is None]
             if not rows:
                 return out
     short = [r for r in rows if len(r.neg) < negatives_per_query]
