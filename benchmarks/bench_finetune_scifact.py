@@ -201,7 +201,10 @@ def main() -> int:
         "train": {"steps": result.steps, "final_loss": result.train_loss, "seconds": round(result.train_seconds, 1),
                   "settings": config.summary(),
                   "label_free_dev": {"rows": result.holdout_rows, "positive_recall@1_before": result.holdout_before,
-                                     "positive_recall@1_after": result.holdout_after}},
+                                     "positive_recall@1_after": result.holdout_after,
+                                     "teacher_tau_rows": result.teacher_tau_rows,
+                                     "teacher_tau_before": result.teacher_tau_before,
+                                     "teacher_tau_after": result.teacher_tau_after}},
         "total_seconds": round(time.perf_counter() - started, 1),
         "command": "python benchmarks/bench_finetune_scifact.py " + " ".join(sys.argv[1:]),
     }

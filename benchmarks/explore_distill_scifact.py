@@ -48,6 +48,7 @@ def main() -> None:
     p.add_argument("--bs", type=int, default=16)
     p.add_argument("--doc-len", type=int, default=256, help="training length (evaluation reads 256)")
     p.add_argument("--wise", default="1.0", help="weights alpha of alpha * fine-tuned + (1 - alpha) * base")
+    p.add_argument("--rows", type=Path, nargs="+", default=ROWS, help="synthesized rows (default: the v3 + v4 files)")
     p.add_argument("--tag", default="")
     p.add_argument("--out", type=Path, default=RESULTS_DIR / "distill_exploration_scifact.jsonl")
     a = p.parse_args()
@@ -73,7 +74,7 @@ def main() -> None:
     ids, texts = [d.id for d in docs], [document_text(d) for d in docs]
     pos_of = {d: i for i, d in enumerate(ids)}
     seen, syn = set(), []
-    for path in ROWS:
+    for path in a.rows:
         for line in open(path, encoding="utf-8"):
             row = json.loads(line)
             if row["query"].strip().lower() not in seen:
@@ -121,7 +122,7 @@ def main() -> None:
                                    loss=Unscaled()).train()
     model.max_seq_length = 256
     tuned = copy_state(model)
-    result = {"args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()},
+    result = {"args": json.loads(json.dumps(vars(a), default=str)),
               "queries": len(labels), "ndcg@10": {}}
     for alpha in [float(x) for x in a.wise.split(",")]:
         model.load_state_dict(tuned, strict=False)

@@ -183,9 +183,12 @@ def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str],
         from reasonir.train.holdout import HOLDOUT_K
 
         holdout = {"rows": result.holdout_rows, "k": HOLDOUT_K, "recall_before": result.holdout_before,
-                   "recall_after": result.holdout_after}
+                   "recall_after": result.holdout_after, "teacher_tau_before": result.teacher_tau_before,
+                   "teacher_tau_after": result.teacher_tau_after}
         signal = (f"; held-out synthesized rows: positive recall@{HOLDOUT_K} {result.holdout_before:.2f} -> "
                   f"{result.holdout_after:.2f}" if result.holdout_rows else "")
+        if result.teacher_tau_rows:
+            signal += f", agreement with the teacher {result.teacher_tau_before:.2f} -> {result.teacher_tau_after:.2f}"
         log(f"      {result.steps} steps, final loss {result.train_loss:.3f}{signal}")
     else:
         log(f"      reusing {model_dir} (pass --retrain to train again)")

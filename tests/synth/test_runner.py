@@ -22,8 +22,9 @@ def test_end_to_end_writes_hq_and_vl_rows_with_both_kinds_of_negatives(corpus, l
     rows = read_training_rows(out)
     seeds = report.seeds.selected
     assert seeds == 11 and report.kept == {"hq": seeds, "vl": seeds} and len(rows) == 2 * seeds
-    assert report.candidates == {"hq": 8 * seeds, "vl": 2 * seeds}  # several sampled, the best one kept
-    assert report.dropped == {"not_selected": 7 * seeds + seeds}
+    k = config.hq.candidates
+    assert k > 1 and report.candidates == {"hq": k * seeds, "vl": 2 * seeds}  # several sampled, the best one kept
+    assert report.dropped == {"not_selected": (k - 1) * seeds + seeds}
     for row in rows:
         sources = row.meta["neg_source"]
         assert sources.count("written") == 1 and sources.count("mined") == 1 and len(row.neg) == 2
@@ -36,7 +37,7 @@ def test_end_to_end_writes_hq_and_vl_rows_with_both_kinds_of_negatives(corpus, l
     assert report.negatives["written"] == 2 * seeds and report.negatives["mined"] == 2 * seeds
     assert report.negatives["written_unchecked"] == 2 * seeds  # BM25 cannot score a written text
     text = report.format()
-    assert "hq: 11 of 88 candidates" in text and "not waiting for the LLM" in text
+    assert f"hq: 11 of {11 * k} candidates" in text and "not waiting for the LLM" in text
     assert report.rates()["seed_yield"] == {"hq": 1.0, "vl": 1.0}
 
 
@@ -68,7 +69,7 @@ def test_filters_are_counted_per_reason(corpus, config, tmp_path):
 
     config.kinds = ("hq",)
     report = synthesize(corpus, ScriptedLLM(lazy), tmp_path / "rows.jsonl", config)
-    assert report.rows == 0 and report.dropped == {"mentions_source": 88}
+    assert report.rows == 0 and report.dropped == {"mentions_source": 11 * config.hq.candidates}
     assert report.rates()["seed_yield"] == {"hq": 0.0}
 
 
@@ -150,8 +151,9 @@ def test_roundtrip_filter_uses_the_miner_rank(corpus, config, tmp_path):
     config.filters.roundtrip_k = 1
     config.kinds = ("hq",)
     report = synthesize(corpus, ScriptedLLM(about_compilers), tmp_path / "rows.jsonl", config)
-    assert report.rows == 1 and report.dropped == {"roundtrip": 80, "not_selected": 7}
-    assert report.roundtrip == {"checked": 88, "passed": 8}
+    k = config.hq.candidates  # per seed; 11 seeds, one of them the compiler document
+    assert report.rows == 1 and report.dropped == {"roundtrip": 10 * k, "not_selected": k - 1}
+    assert report.roundtrip == {"checked": 11 * k, "passed": k}
     assert rows_of(tmp_path / "rows.jsonl")[0]["seed_id"] == "d7"
 
 

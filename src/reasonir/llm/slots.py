@@ -28,7 +28,7 @@ import threading
 import time
 
 REUSE_SHARE = 0.75  # a follow-up turn (previous prompt + a ~60-token answer + a new instruction) shares ~80%
-MAX_QUEUE = 8  # the synthesizer's largest k: all candidates of one prompt fit behind one slot
+MAX_QUEUE = 12  # the synthesizer's largest default k (HQ candidates): all candidates of one prompt fit behind one slot
 
 
 class SlotRouter:

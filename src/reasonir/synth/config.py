@@ -37,8 +37,10 @@ class HQConfig:
     # Promptagator (Dai et al., 2022) samples about 8 queries per document and keeps those passing a round-trip
     # check; InPars (Bonifacio et al., 2022) over-generates and keeps the best share. We sample ``candidates``
     # questions per seed in independent calls and keep the best ``queries_per_seed`` that pass every filter.
-    # 8 as Promptagator; the prompt prefix is shared, so a candidate costs its ~30 generated tokens
-    candidates: int = 8
+    # 12: on 80 SciFact seeds with SmolLM2, 8 candidates gave a kept HQ row for 56% of seeds and 12 for 76% at about
+    # the same kept rows per minute (the prompt prefix is shared, so a candidate costs its ~50 generated tokens;
+    # benchmarks/data/README.md, v5). Promptagator samples about 8.
+    candidates: int = 12
     queries_per_seed: int = 1
     max_seeds: int | None = None  # HQ from the first this many seeds only (None: every seed)
     instruction: str = "Given a question that needs reasoning, retrieve documents that help answer it."

@@ -208,4 +208,8 @@ class TrainResult:
     holdout_before: float | None = None  # positive recall@1 of held-out synthesized rows (label-free dev signal)
     holdout_after: float | None = None
     holdout_rows: int = 0
+    # distilled held-out rows: mean Kendall tau between student and teacher over each row's own texts
+    teacher_tau_before: float | None = None
+    teacher_tau_after: float | None = None
+    teacher_tau_rows: int = 0
     train_seconds: float = 0.0  # wall time of the optimisation loop alone (no loading, no evaluation)

@@ -2,6 +2,11 @@
 synthesized rows and measure how often each held-out query finds its own positive in the top ``HOLDOUT_K`` among every positive
 and negative text of the data (the hard negatives included), before and after training.
 
+Rows labelled by a teacher (``reasonir label``) are trained to reproduce its scores, not to put the positive first,
+and the positive's recall hardly moves under distillation (SciFact: 0.591 -> 0.591 while dev nDCG@10 rose 0.012).
+For them the signal is :func:`teacher_agreement`: how closely the student orders each held-out row's own texts as the
+teacher does (Kendall's tau), before and after training.
+
 Example:
     >>> from reasonir.data import TrainingRow
     >>> rows = [TrainingRow(f"q{i}", [f"p{i}"], [], kind="hq", seed_id=str(i)) for i in range(20)]
@@ -15,6 +20,7 @@ import random
 from collections.abc import Sequence
 
 from reasonir.data.records import TrainingRow
+from reasonir.train.rows import teacher_scores
 
 
 # recall@1, not @10: round-trip selection already placed every kept positive in the base encoder's top 10 of the
@@ -52,3 +58,27 @@ def positive_recall(model, held: Sequence[TrainingRow], everything: Sequence[Tra
         target = s[where[row.pos[0]]]
         hits += int((s > target).sum()) < k
     return hits / len(held) if held else float("nan")
+
+
+def teacher_agreement(model, held: Sequence[TrainingRow], query_prompt: str = "", document_prompt: str = ""
+                      ) -> tuple[float | None, int]:
+    """(mean Kendall tau-b between the student's and the teacher's scores of each held-out row's own texts, rows
+    measured); (None, 0) when no held-out row carries teacher scores. 1.0: the student orders every row's texts as
+    the teacher does."""
+    from scipy.stats import kendalltau
+
+    scored = [(row, scores) for row in held if (scores := teacher_scores(row)) is not None]
+    if not scored:
+        return None, 0
+    texts = list(dict.fromkeys(t for row, _ in scored for t in (row.pos[0], *row.neg)))
+    where = {t: i for i, t in enumerate(texts)}
+    docs = model.encode(texts, prompt=document_prompt or None, normalize_embeddings=True, convert_to_numpy=True,
+                        show_progress_bar=False)
+    queries = model.encode([row.query for row, _ in scored], prompt=query_prompt or None, normalize_embeddings=True,
+                           convert_to_numpy=True, show_progress_bar=False)
+    taus = []
+    for (row, teacher), q in zip(scored, queries):
+        student = docs[[where[t] for t in (row.pos[0], *row.neg)]] @ q
+        tau = kendalltau(student, teacher).statistic
+        taus.append(0.0 if tau != tau else float(tau))  # NaN (a constant side) counts as no agreement
+    return sum(taus) / len(taus), len(taus)

@@ -249,7 +249,7 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
 
     from reasonir.models import DEFAULT_ENCODER
     from reasonir.models.instructions import get_training_defaults
-    from reasonir.train.holdout import HOLDOUT_K, positive_recall, split_holdout
+    from reasonir.train.holdout import HOLDOUT_K, positive_recall, split_holdout, teacher_agreement
 
     with memory_hint(config):
         model, is_llm = load_base_model(config)
@@ -365,6 +365,11 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
                                                  document_prompt)
         log(f"label-free dev, {len(held)} held-out synthesized rows: positive recall@{HOLDOUT_K} before training "
             f"{result.holdout_before:.3f}")
+        result.teacher_tau_before, result.teacher_tau_rows = teacher_agreement(model, held, query_prompt,
+                                                                               document_prompt)
+        if result.teacher_tau_rows:
+            log(f"label-free dev, {result.teacher_tau_rows} held-out teacher-scored rows: agreement with the teacher "
+                f"(Kendall tau over each row's texts) before training {result.teacher_tau_before:.3f}")
     model.max_seq_length = training_length
     started = time.perf_counter()
     with memory_hint(config):
@@ -396,6 +401,10 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
         verdict = "helped" if result.holdout_after > result.holdout_before else "did not help"
         log(f"label-free dev: positive recall@{HOLDOUT_K} {result.holdout_before:.3f} -> {result.holdout_after:.3f} "
             f"(training {verdict} on held-out synthesized rows)")
+        if result.teacher_tau_rows:
+            result.teacher_tau_after = teacher_agreement(model, held, query_prompt, document_prompt)[0]
+            log(f"label-free dev: agreement with the teacher {result.teacher_tau_before:.3f} -> "
+                f"{result.teacher_tau_after:.3f} (Kendall tau, {result.teacher_tau_rows} held-out rows)")
     if rank == 0:
         if query_prompt or document_prompt:  # stored so encode_query/encode_document reproduce training
             model.prompts = {"query": query_prompt, "document": document_prompt}
@@ -421,7 +430,9 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
             "dev_before": result.dev_before,
             "dev_after": result.dev_after,
             "holdout": {"rows": result.holdout_rows, "k": HOLDOUT_K, "recall_before": result.holdout_before,
-                        "recall_after": result.holdout_after},
+                        "recall_after": result.holdout_after, "teacher_tau_rows": result.teacher_tau_rows,
+                        "teacher_tau_before": result.teacher_tau_before,
+                        "teacher_tau_after": result.teacher_tau_after},
             "config": config.to_dict(),
         }
         write_card(out, record)
