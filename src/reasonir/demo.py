@@ -40,8 +40,8 @@ class DemoConfig:
     dataset: str | Path = field(default_factory=bundled_sample)
     workdir: str | Path = "demo-output"
     hq_seeds: int = 60  # seed documents for HQ rows
-    # 4 of the synthesizer's 8: on SciFact, keeping the best of 4 or of 8 made no measurable difference to the
-    # fine-tuned model (benchmarks/results/sweep_finetune_scifact_round2.json), and 8 costs the demo minutes
+    # 4 of the synthesizer's 12: on SciFact, keeping the best of 4 or of 8 made no measurable difference to the
+    # fine-tuned model (benchmarks/results/sweep_finetune_scifact_round2.json), and more cost the demo minutes
     hq_candidates: int = 4
     vl_seeds: int = 6  # seed documents for VL rows
     vl_words: tuple[int, int] = (300, 600)  # the paper's range is 300-2000 words; SmolLM2's 2k window fits the short end
