@@ -195,6 +195,7 @@ def test_rows_with_teacher_scores_train_by_distillation(tmp_path, tiny_bert):
     result = fit(tiny(rows, tmp_path / "m", tiny_bert, holdout=0.0), log=logged.append)
     assert result.steps == 4 and any("8 teacher scores" in line for line in logged)
     assert any("distilled: 8 rows, each query against its own 3 texts" in line for line in logged)
+    assert any("effective_negatives_per_query=None" in line for line in logged)  # no contrastive group here
     config = tiny(rows, tmp_path / "x", tiny_bert)
     config.resolve(temperature=0.05, learning_rate=1e-3)
     from sentence_transformers import SentenceTransformer

@@ -277,6 +277,8 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
         if config.max_epochs:  # tens of epochs over a few dozen rows memorise them (the demo's 20 rows, 30 steps)
             epochs = max(config.epochs, min(epochs, config.max_epochs))
     summary = config.summary(world) | {"epochs": epochs}
+    if set(dataset) == {DISTILLED}:  # no contrastive group: in-batch and hard-negative counts do not apply
+        summary |= {"negatives_per_query": None, "effective_negatives_per_query": None}
     if rank == 0:
         log("reasonir train: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
         log("data: " + ", ".join(f"{name} {n} rows" for name, n in mixture.rows_per_source.items())
