@@ -4,7 +4,7 @@ and negative text of the data (the hard negatives included), before and after tr
 
 Rows labelled by a teacher (``reasonir label``) are trained to reproduce its scores, not to put the positive first,
 so the positive's recall can miss what distillation teaches (one SciFact run: 0.591 -> 0.591 while dev nDCG@10 rose
-0.012; another: 0.655 -> 0.724, dev +0.011). For them :func:`teacher_agreement` adds how closely the student orders
+0.012; another: 0.655 -> 0.724, dev +0.011). For them :func:`label_free_signals` adds how closely the student orders
 each held-out row's own texts as the teacher does (Kendall's tau; 0.403 -> 0.467 in the second run).
 
 Example:
@@ -43,9 +43,17 @@ def split_holdout(rows: Sequence[TrainingRow], share: float, min_rows: int, seed
     return train, held
 
 
-def positive_recall(model, held: Sequence[TrainingRow], everything: Sequence[TrainingRow], k: int = HOLDOUT_K,
-                    query_prompt: str = "", document_prompt: str = "") -> float:
-    """Share of held-out rows whose first positive is in the top ``k`` among all texts of ``everything``."""
+def label_free_signals(model, held: Sequence[TrainingRow], everything: Sequence[TrainingRow], k: int = HOLDOUT_K,
+                       query_prompt: str = "", document_prompt: str = "") -> tuple[float, float | None, int]:
+    """``(recall, tau, teacher_rows)`` from one encoding of the data's texts and the held-out queries.
+
+    ``recall``: share of held-out rows whose first positive is in the top ``k`` among all texts of ``everything``.
+    ``tau``: mean Kendall tau-b between the model's and the teacher's scores of each teacher-scored held-out row's own
+    texts (1.0: the model orders every row's texts as the teacher does), over ``teacher_rows`` rows; None when no
+    held-out row carries teacher scores.
+    """
+    from scipy.stats import kendalltau
+
     texts = list(dict.fromkeys(t for r in everything for t in (*r.pos, *r.neg)))
     where = {t: i for i, t in enumerate(texts)}
     docs = model.encode(texts, prompt=document_prompt or None, normalize_embeddings=True, convert_to_numpy=True,
@@ -53,32 +61,12 @@ def positive_recall(model, held: Sequence[TrainingRow], everything: Sequence[Tra
     queries = model.encode([r.query for r in held], prompt=query_prompt or None, normalize_embeddings=True,
                            convert_to_numpy=True, show_progress_bar=False)
     scores = queries @ docs.T
-    hits = 0
+    hits, taus = 0, []
     for row, s in zip(held, scores):
-        target = s[where[row.pos[0]]]
-        hits += int((s > target).sum()) < k
-    return hits / len(held) if held else float("nan")
-
-
-def teacher_agreement(model, held: Sequence[TrainingRow], query_prompt: str = "", document_prompt: str = ""
-                      ) -> tuple[float | None, int]:
-    """(mean Kendall tau-b between the student's and the teacher's scores of each held-out row's own texts, rows
-    measured); (None, 0) when no held-out row carries teacher scores. 1.0: the student orders every row's texts as
-    the teacher does."""
-    from scipy.stats import kendalltau
-
-    scored = [(row, scores) for row in held if (scores := teacher_scores(row)) is not None]
-    if not scored:
-        return None, 0
-    texts = list(dict.fromkeys(t for row, _ in scored for t in (row.pos[0], *row.neg)))
-    where = {t: i for i, t in enumerate(texts)}
-    docs = model.encode(texts, prompt=document_prompt or None, normalize_embeddings=True, convert_to_numpy=True,
-                        show_progress_bar=False)
-    queries = model.encode([row.query for row, _ in scored], prompt=query_prompt or None, normalize_embeddings=True,
-                           convert_to_numpy=True, show_progress_bar=False)
-    taus = []
-    for (row, teacher), q in zip(scored, queries):
-        student = docs[[where[t] for t in (row.pos[0], *row.neg)]] @ q
-        tau = kendalltau(student, teacher).statistic
-        taus.append(0.0 if tau != tau else float(tau))  # NaN (a constant side) counts as no agreement
-    return sum(taus) / len(taus), len(taus)
+        hits += int((s > s[where[row.pos[0]]]).sum()) < k
+        teacher = teacher_scores(row)
+        if teacher is not None:
+            tau = kendalltau(s[[where[t] for t in (row.pos[0], *row.neg)]], teacher).statistic
+            taus.append(0.0 if tau != tau else float(tau))  # NaN (a constant side) counts as no agreement
+    recall = hits / len(held) if held else float("nan")
+    return recall, (sum(taus) / len(taus) if taus else None), len(taus)

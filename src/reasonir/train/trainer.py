@@ -249,7 +249,7 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
 
     from reasonir.models import DEFAULT_ENCODER
     from reasonir.models.instructions import get_training_defaults
-    from reasonir.train.holdout import HOLDOUT_K, positive_recall, split_holdout, teacher_agreement
+    from reasonir.train.holdout import HOLDOUT_K, label_free_signals, split_holdout
 
     with memory_hint(config):
         model, is_llm = load_base_model(config)
@@ -363,12 +363,10 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
             log(f"dev before training: {_fmt(result.dev_before)}")
     result.holdout_rows = len(held)
     if held and rank == 0:
-        result.holdout_before = positive_recall(model, held, mixture.rows, HOLDOUT_K, query_prompt,
-                                                 document_prompt)
+        result.holdout_before, result.teacher_tau_before, result.teacher_tau_rows = label_free_signals(
+            model, held, mixture.rows, HOLDOUT_K, query_prompt, document_prompt)
         log(f"label-free dev, {len(held)} held-out synthesized rows: positive recall@{HOLDOUT_K} before training "
             f"{result.holdout_before:.3f}")
-        result.teacher_tau_before, result.teacher_tau_rows = teacher_agreement(model, held, query_prompt,
-                                                                               document_prompt)
         if result.teacher_tau_rows:
             log(f"label-free dev, {result.teacher_tau_rows} held-out teacher-scored rows: agreement with the teacher "
                 f"(Kendall tau over each row's texts) before training {result.teacher_tau_before:.3f}")
@@ -398,13 +396,12 @@ def fit(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResu
         if rank == 0:
             log(f"dev after training: {_fmt(result.dev_after)}")
     if held and rank == 0:
-        result.holdout_after = positive_recall(model, held, mixture.rows, HOLDOUT_K, query_prompt,
-                                                document_prompt)
+        result.holdout_after, result.teacher_tau_after, _ = label_free_signals(
+            model, held, mixture.rows, HOLDOUT_K, query_prompt, document_prompt)
         verdict = "helped" if result.holdout_after > result.holdout_before else "did not help"
         log(f"label-free dev: positive recall@{HOLDOUT_K} {result.holdout_before:.3f} -> {result.holdout_after:.3f} "
             f"(training {verdict} on held-out synthesized rows)")
         if result.teacher_tau_rows:
-            result.teacher_tau_after = teacher_agreement(model, held, query_prompt, document_prompt)[0]
             log(f"label-free dev: agreement with the teacher {result.teacher_tau_before:.3f} -> "
                 f"{result.teacher_tau_after:.3f} (Kendall tau, {result.teacher_tau_rows} held-out rows)")
     if rank == 0:
