@@ -41,7 +41,8 @@ def main() -> int:
     from reasonir.data import load_dataset
     from reasonir.evaluate import evaluate_retriever
     from reasonir.models import load_encoder
-    from reasonir.models.backends import bf16_supported, cpu_flags, quantization_preset
+    from reasonir.hardware import bf16_supported, cpu_flags
+    from reasonir.models.backends import quantization_preset
     from reasonir.retrieve.base import document_text
     from reasonir.retrieve.dense import DenseRetriever
 

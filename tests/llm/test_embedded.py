@@ -1,5 +1,5 @@
-"""Against the real thing: the embedded server (llama.cpp's llama-server by default, llama-cpp-python's server as the
-other engine) with the packaged SmolLM2-135M on loopback."""
+"""Against the real thing: the embedded server (llama.cpp's llama-server) with the packaged SmolLM2-135M on
+loopback."""
 from __future__ import annotations
 
 import json
@@ -82,11 +82,11 @@ def test_wrong_model_and_too_long_prompt_fail_fast(smollm2) -> None:  # type: ig
     with pytest.raises(UnknownModelError, match="SmolLM2-135M-Instruct"):
         llm_for(smollm2.base_url, model="llama-3-70b")
     with llm_for(smollm2.base_url) as llm:
-        llm.context_window = 2048  # llama-cpp-python's /v1/models does not report n_ctx; load_llm sets it
+        llm.context_window = 2048  # as load_llm sets it for the embedded server
         with pytest.raises(ContextWindowError, match="context window of 2048"):
             llm.chat(ChatRequest.user("word " * 12_000))
         llm.context_window = None  # past the estimate, the server's own refusal becomes the same clear error
-        # llama-cpp-python: "maximum context length is 2048"; llama-server: "the available context size (2048 tokens)"
+        # llama-server: "the available context size (2048 tokens)"
         with pytest.raises(ContextWindowError, match=r"maximum context length is 2048|context size \(2048"):
             llm.chat(ChatRequest.user("word " * 3_000, sampling=SHORT))
 
@@ -142,14 +142,3 @@ def test_candidates_of_one_prompt_evaluate_it_once_and_seeds_reproduce(smollm2) 
     # from its rerun (its last prompt token went through a batched matmul, the rerun's through a single one)
     assert texts[1] == texts[2]
     assert sum(a == b for a, b in zip(texts[0], texts[1])) >= 3
-
-
-def test_the_old_engine_stays_selectable_and_auto_json_mode_steps_down_on_it() -> None:
-    config = LLMConfig(embedded_engine="llama-cpp-python", cache_path="")
-    with load_llm(config) as llm:  # auto: tries OpenAI's json_schema, which llama-cpp-python refuses
-        assert llm.json_mode == "json_object_schema"  # load_llm knows that engine's format
-        llm.json_mode = "auto"
-        llm._json_auto = True
-        result = llm.chat(ChatRequest.user("A query about tides, as JSON.", json_schema=QUERY_SCHEMA,
-                                           sampling=JSON_BUDGET))
-        assert llm.json_mode == "json_object_schema" and result.ok and "query" in result.parsed

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from reasonir.models import load_encoder
-from reasonir.models.backends import bf16_supported, effective_backend, export_folder
+from reasonir.hardware import bf16_supported
+from reasonir.models.backends import effective_backend, export_folder
 from reasonir.optional import MissingOptionalDependency
 
 TEXTS = ["a cat sat on the mat", "stock markets fell sharply after the announcement",

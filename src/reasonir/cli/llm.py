@@ -11,6 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
+
+from reasonir.llm.native import BUILD_PROFILES, DEFAULT_PROFILE
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,9 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     chat.add_argument("--output", choices=["text", "json"], default="text")
     chat.set_defaults(func=run_chat)
 
-    build = llm_sub.add_parser("build-server", help="build llama.cpp's llama-server (the embedded LLM's batched "
-                                                    "engine) from the installed llama-cpp-python's sources")
-    build.add_argument("--force", action="store_true", help="rebuild even if the binary is current")
+    build = llm_sub.add_parser("build-server", help="build llama.cpp's llama-server (the embedded LLM's engine) for "
+                                                    "this CPU, smoke-test it, and install it in the virtualenv")
+    build.add_argument("--profile", choices=BUILD_PROFILES, default=DEFAULT_PROFILE,
+                       help="native: tuned for this CPU without llama.cpp's AMX kernels (default); native-amx: with "
+                            "them (must pass the smoke test); portable: no -march=native (the fallback)")
+    build.add_argument("--force", action="store_true", help="rebuild even if the binary is current or cached")
     build.add_argument("--log", help="append the build's output to this file")
     build.add_argument("--output", choices=["text", "json"], default="text")
     build.set_defaults(func=run_build_server)
@@ -88,11 +94,15 @@ def run_chat(args: argparse.Namespace) -> int:
 
 
 def run_build_server(args: argparse.Namespace) -> int:
-    from reasonir.llm.native import build_llama_server, llama_cpp_python_version
+    from reasonir.llm.native import build_llama_server
 
-    path = build_llama_server(force=args.force, log=args.log)
+    result = build_llama_server(profile=args.profile, force=args.force, log_file=Path(args.log) if args.log else None)
     if args.output == "json":
-        print(json.dumps({"binary": str(path), "llama_cpp_python": llama_cpp_python_version()}))
-    else:
-        print(f"llama-server: {path}")
+        print(json.dumps(result.as_dict()))
+        return 0
+    if result.fell_back_from:
+        print(f"the {result.fell_back_from}: rebuilt with the {result.profile} profile", file=sys.stderr)
+    how = {"current": "already built", "cache": "copied from this machine's build cache",
+           "compiled": "compiled, smoke test passed"}[result.how]
+    print(f"llama-server ({result.profile}, {how}): {result.binary}")
     return 0

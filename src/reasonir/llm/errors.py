@@ -45,3 +45,12 @@ class RetriesExhaustedError(RuntimeError):
     def __init__(self, attempts: int, cause: str, last: str) -> None:
         super().__init__(f"gave up after {attempts} attempts (last failure: {cause}: {last})")
         self.attempts, self.cause, self.last = attempts, cause, last
+
+
+class EngineCrashedError(EndpointUnreachableError):
+    """The embedded engine's process died (a signal such as SIGSEGV or SIGILL), at start or at its first decode:
+    a build that does not suit this CPU, not an endpoint to retry. ``what`` says how it died."""
+
+    def __init__(self, what: str, hint: str, log_tail: str = "") -> None:
+        super().__init__(f"{what}; {hint}" + (f" (log: {log_tail})" if log_tail else ""))
+        self.what = what

@@ -39,14 +39,10 @@ def load_llm(config: LLMConfig | None = None) -> BaseLLM:
                                 engine=config.embedded_engine, parallel=config.embedded_parallel)
         base_url, model, api_key, on_close = server.start().base_url, DEFAULT_ALIAS, None, server.stop
         slots = server.slots
-        # llama-cpp-python takes a schema as {"type": "json_object", "schema": ...} and compiles it to a grammar;
-        # llama-server takes OpenAI's json_schema format as it is
-        json_mode = ("json_object_schema" if server.engine_used == "llama-cpp-python" and config.json_mode == "auto"
-                     else config.json_mode)
+        json_mode = config.json_mode  # llama-server takes OpenAI's json_schema format as it is (a grammar)
         context_window = config.context_window or config.embedded_n_ctx
         concurrency, timeout_s = config.concurrency, max(config.timeout_s, config.embedded_timeout_s)
-        if server.engine_used == "llama-server":
-            concurrency = max(concurrency, config.embedded_parallel * config.embedded_requests_per_slot)
+        concurrency = max(concurrency, config.embedded_parallel * config.embedded_requests_per_slot)
         if config.model not in (None, DEFAULT_ALIAS):
             server.stop()
             raise UnknownModelError(f"the embedded server serves only {DEFAULT_ALIAS}, not {config.model!r}; set "

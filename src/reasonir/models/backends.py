@@ -41,7 +41,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from reasonir.hardware import bf16_supported, cpu_flags
 from reasonir.optional import require
+from reasonir import paths
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -64,28 +66,6 @@ _PRESETS: dict[str, tuple[str, bool]] = {
 _FUSABLE = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "mpnet": "bert", "distilbert": "bert"}
 ONNX_OPSET = 17  # LayerNormalization is a single op from 17 on; onnxruntime 1.18+ runs it
 EXPORT_LAYOUT = 1  # bump when the export recipe changes, so old exports are not reused
-
-
-def cpu_flags() -> frozenset[str]:
-    """The CPU feature flags of the first core (``/proc/cpuinfo`` flags or Features); empty where unreadable."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return frozenset()
-    match = re.search(r"^(?:flags|Features)\s*:\s*(.*)$", text, re.MULTILINE)
-    return frozenset(match.group(1).split()) if match else frozenset()
-
-
-def bf16_supported(flags: frozenset[str] | None = None) -> bool:
-    """True when the CPU computes in bf16 natively (x86 AVX512-BF16 or AMX-BF16, Arm BF16).
-
-    >>> bf16_supported(frozenset({"avx2", "fma"}))
-    False
-    >>> bf16_supported(frozenset({"avx512f", "avx512_bf16"}))
-    True
-    """
-    flags = cpu_flags() if flags is None else flags
-    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
 
 
 def quantization_preset(flags: frozenset[str] | None = None, machine: str | None = None) -> QuantPreset:
@@ -129,8 +109,7 @@ def _warn_bf16_once() -> None:
 
 def encoder_cache_dir() -> Path:
     """``$REASONIR_CACHE/encoders`` when set, else ``~/.cache/reasonir/encoders``."""
-    root = os.environ.get("REASONIR_CACHE") or Path.home() / ".cache" / "reasonir"
-    return Path(root).expanduser() / "encoders"
+    return paths.cache_root() / "encoders"
 
 
 def export_folder(identity: str, backend: EncoderBackend, root: str | Path | None = None) -> Path:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,12 +25,12 @@ import numpy as np
 
 from reasonir.data.atomic import atomic_open
 from reasonir.data.records import Document
+from reasonir.paths import cache_root
 
 
 def default_cache_dir() -> Path:
     """``$REASONIR_CACHE/embeddings`` when set, else ``~/.cache/reasonir/embeddings``."""
-    root = os.environ.get("REASONIR_CACHE") or Path.home() / ".cache" / "reasonir"
-    return Path(root).expanduser() / "embeddings"
+    return cache_root() / "embeddings"
 
 
 def corpus_hash(documents: Sequence[Document]) -> str:
