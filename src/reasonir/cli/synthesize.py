@@ -71,6 +71,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prompts", help="folder of prompt files replacing the packaged ones of the chosen style")
     p.add_argument("--seed", type=int, help=f"seed of every sampled choice (default {SynthConfig.seed})")
     p.add_argument("--max-chains", type=int, help=f"seeds in flight at once (default {SynthConfig.max_chains})")
+    p.add_argument("--dev-share", type=float,
+                   help=f"share of seeds set aside as unselected pseudo-dev rows that judge models, never trained on "
+                        f"(default {SynthConfig.dev_share}; only with at least {SynthConfig.dev_min_seeds} dev seeds; "
+                        f"0: none)")
     p.add_argument("--export-hf", metavar="DIR", help="also save a Hugging Face dataset (anchor, positive, "
                                                       "negative_1..n) to DIR")
     p.add_argument("--resume", action="store_true", help="continue --out even if its settings differ")
@@ -86,7 +90,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 # flag -> (config section, field); None section = SynthConfig itself
 _FIELDS = {
     "kinds": (None, "kinds"), "prompts": (None, "prompts_dir"), "seed": (None, "seed"),
-    "max_chains": (None, "max_chains"), "prompt_style": (None, "prompt_style"), "temperature": (None, "temperature"),
+    "max_chains": (None, "max_chains"), "dev_share": (None, "dev_share"), "prompt_style": (None, "prompt_style"), "temperature": (None, "temperature"),
     "top_p": (None, "top_p"), "n": ("seeds", "n"), "min_score": ("seeds", "min_score"), "judge": ("seeds", "judge"),
     "max_document_words": ("seeds", "max_document_words"), "candidates": ("hq", "candidates"),
     "hq_per_seed": ("hq", "queries_per_seed"), "vl_candidates": ("vl", "candidates"),

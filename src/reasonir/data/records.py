@@ -26,6 +26,9 @@ class Dataset:
     qrels: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
+DEV_SPLIT = "dev"  # meta["split"] of pseudo-dev rows (see reasonir.synth.devset)
+
+
 @dataclass
 class TrainingRow:
     """One contrastive training example, in the JSONL layout FlagEmbedding users know.
@@ -42,3 +45,8 @@ class TrainingRow:
     kind: str = "public"
     seed_id: str | None = None
     meta: dict = field(default_factory=dict)
+
+    @property
+    def is_dev(self) -> bool:
+        """A pseudo-dev row (``meta["split"] == "dev"``): synthesized to judge models, never trained on."""
+        return self.meta.get("split") == DEV_SPLIT

@@ -137,6 +137,16 @@ class SynthConfig:
     temperature: float = 0.8
     top_p: float = 0.95
     seed: int = 0
+    # Pseudo-dev seeds (synth.devset): this share of the seeds yields unselected dev rows that judge models without
+    # labelled queries; 0 switches it off. 0.15: 90 dev queries from 600 seeds (our choice: dev queries cost their
+    # seeds' training rows, and a few dozen are too few to vouch for a change).
+    dev_share: float = 0.15
+    # ... but only when the seeds give at least this many dev seeds: a handful of dev queries cannot vouch for any
+    # change, so a small job trains on every seed instead (our choice)
+    dev_min_seeds: int = 10
+    # candidates sampled for a dev seed; the first that passes the lexical filters is kept. 4: in a 12-seed
+    # stacks_proofs trial 65% of SmolLM2's candidates passed them, so 4 leave a dev seed empty about 2% of the time
+    dev_candidates: int = 4
     max_chains: int = 8  # seed chains in flight; the LLM layer applies its own request concurrency under this
 
     def fingerprint(self, prompt_texts: dict[str, str] | None = None) -> str:

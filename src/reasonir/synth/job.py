@@ -89,8 +89,11 @@ class JobStore:
                 key = row["meta"]["row_id"].rsplit(":", 1)[0]
                 if key not in self.done:  # crash between the rows and their ledger entry: the seed is done
                     self.done.add(key)
-                    self.report.add({"key": key, "kind": row["kind"], "kept": 1, "dropped": {},
-                                     "negatives": dict(Counter(row["meta"].get("neg_source", [])))})
+                    entry = {"key": key, "kind": row["kind"], "kept": 1, "dropped": {},
+                             "negatives": dict(Counter(row["meta"].get("neg_source", [])))}
+                    if "split" in row["meta"]:
+                        entry["split"] = row["meta"]["split"]
+                    self.report.add(entry)
         self.report.resumed_items = len(self.done)
 
     def known_scores(self) -> dict[str, float | None]:

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from reasonir.data.records import DEV_SPLIT
 from reasonir.synth.seeds import SeedStats
 
 LENGTH_BINS = (0, 100, 200, 300, 500, 800, 1200, 2000)  # words; VL's range is 300-2000 (ReasonIR)
@@ -44,6 +45,8 @@ class SynthReport:
     negatives: Counter = field(default_factory=Counter)  # written, mined, and each rejection reason
     vl_query_words: list[int] = field(default_factory=list)  # lengths reached by kept VL queries
     vl_target_words: list[int] = field(default_factory=list)  # lengths asked for (after fitting the window)
+    dev_seeds: Counter = field(default_factory=Counter)  # per kind: dev seeds (synth.devset), counted apart
+    dev_rows: Counter = field(default_factory=Counter)  # per kind: their rows (the pseudo-dev set)
     salvaged: Counter = field(default_factory=Counter)  # answers cut off by max_tokens and closed (this run)
     errors: list[str] = field(default_factory=list)  # the first few LLM / parse failures, verbatim
     usage: dict[str, Any] = field(default_factory=dict)
@@ -53,8 +56,12 @@ class SynthReport:
     setup_seconds: float = 0.0  # seed selection and the corpus ranker, before the first chain starts
 
     def add(self, entry: dict) -> None:
-        """Count one (seed, kind) outcome from the ledger."""
+        """Count one (seed, kind) outcome from the ledger; a dev seed's row counts as a dev row, not a kept one."""
         kind = entry["kind"]
+        if entry.get("split") == DEV_SPLIT:
+            self.dev_seeds[kind] += 1
+            self.dev_rows[kind] += entry.get("kept", 0)
+            return
         self.seeds_tried[kind] += 1
         self.candidates[kind] += entry.get("candidates", entry.get("kept", 0))
         if entry.get("kept", 0):
@@ -92,6 +99,7 @@ class SynthReport:
         return {
             "out": self.out_path, "fingerprint": self.fingerprint, "prompt_style": self.prompt_style,
             "rows": self.rows, "kept": dict(self.kept), "candidates": dict(self.candidates),
+            "dev_seeds": dict(self.dev_seeds), "dev_rows": dict(self.dev_rows),
             "seeds_tried": dict(self.seeds_tried), "seeds_with_row": dict(self.seeds_with_row), **self.rates(),
             "dropped": dict(self.dropped), "roundtrip": dict(self.roundtrip), "negatives": dict(self.negatives),
             "vl_query_words": histogram(self.vl_query_words), "vl_target_words": histogram(self.vl_target_words),
@@ -109,6 +117,8 @@ class SynthReport:
             f"wrote {self.rows} rows to {self.out_path} ("
             + ", ".join(f"{k}: {v} of {self.candidates[k]} candidates" for k, v in sorted(self.kept.items())) + ")"
             + f", prompt style {self.prompt_style}"
+            + (f"; pseudo-dev rows {sum(self.dev_rows.values())} of {sum(self.dev_seeds.values())} dev seeds"
+               if self.dev_seeds else "")
             + (f"; {self.resumed_items} seeds finished by an earlier run" if self.resumed_items else ""),
             f"seeds: {s.documents} documents, {s.empty} empty, {s.short} short, {s.duplicate} duplicate, "
             f"{s.truncated} truncated for prompts; {s.candidates} candidates, {s.judge_failed} judge failures, "

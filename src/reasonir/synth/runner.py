@@ -35,6 +35,7 @@ from reasonir.data.records import Document
 from reasonir.llm.types import LLM, ChatRequest, ChatResult
 from reasonir.synth import llmcall, steps
 from reasonir.synth.config import Kind, SynthConfig
+from reasonir.synth.devset import is_dev_seed
 from reasonir.synth.filters import Filters
 from reasonir.synth.job import JobStore, corpus_fingerprint, open_job, state_dir
 from reasonir.synth.prompts import Prompts, load_prompts
@@ -83,6 +84,7 @@ class _Run:
         self.filters = Filters(config.filters, store.kept_queries)
         self.ranker: CorpusRanker | None = None
         self.kept_embeddings: list[np.ndarray] = []
+        self.dev_share = 0.0  # set once the seeds are known (synth.devset)
         self.bar = None
 
     async def ask(self, request: ChatRequest, shape) -> llmcall.Answer:
@@ -95,19 +97,26 @@ class _Run:
 
     async def seed_chain(self, seed: Seed, kind: Kind) -> None:
         cfg = self.config
-        outcome = steps.Outcome(seed.id, kind)
+        dev = is_dev_seed(seed.id, self.dev_share, cfg.seed)
+        outcome = steps.Outcome(seed.id, kind, dev=dev)
+        n = cfg.dev_candidates if dev else None
         if kind == "hq":
-            candidates = await steps.sample_hq(self.ask, seed, self.prompts, cfg, outcome)
+            candidates = await steps.sample_hq(self.ask, seed, self.prompts, cfg, outcome, n)
             keep = cfg.hq.queries_per_seed
         else:
-            candidates = await steps.sample_vl(self.ask, seed, self.prompts, cfg, self.clock.context_window, outcome)
+            candidates = await steps.sample_vl(self.ask, seed, self.prompts, cfg, self.clock.context_window, outcome,
+                                               n)
             keep = cfg.vl.examples_per_seed
         clean = steps.screen(candidates, kind, self.filters, outcome)
-        ranked = await asyncio.to_thread(steps.rank, clean, self.ranker)
-        # selection runs on the event loop, never in two chains at once: kept queries and embeddings stay consistent
-        chosen = steps.choose(clean, ranked, self.filters, self.kept_embeddings, cfg, keep, outcome)
-        outcome.rows = [await steps.make_row(self.ask, c, kind, ranked, row, self.ranker, self.prompts, cfg, seed.id,
-                                             n, self.model, outcome) for n, (c, row) in enumerate(chosen)]
+        if dev:
+            outcome.rows = steps.dev_row(clean, kind, self.filters, cfg, seed.id, self.model, outcome)
+        else:
+            ranked = await asyncio.to_thread(steps.rank, clean, self.ranker)
+            # selection runs on the event loop, never in two chains at once: kept queries and embeddings stay
+            # consistent
+            chosen = steps.choose(clean, ranked, self.filters, self.kept_embeddings, cfg, keep, outcome)
+            outcome.rows = [await steps.make_row(self.ask, c, kind, ranked, row, self.ranker, self.prompts, cfg,
+                                                 seed.id, n, self.model, outcome) for n, (c, row) in enumerate(chosen)]
         self.store.record(outcome.entry(), outcome.rows)
         if self.bar is not None:
             self.bar.update(1)
@@ -158,6 +167,8 @@ async def asynthesize(documents: Sequence[Document], llm: LLM, out_path: str | P
         if bar is not None:
             bar.close()
         run.ranker = await ranker_task if ranker_task is not None else ranker
+        if len(seeds) * config.dev_share >= config.dev_min_seeds:
+            run.dev_share = config.dev_share
         if isinstance(run.ranker, DenseRanker) and store.kept_queries:  # resumed: near-duplicates of earlier rows
             run.kept_embeddings = list(await asyncio.to_thread(run.ranker.encode_queries, store.kept_queries))
         report.setup_seconds = time.perf_counter() - start

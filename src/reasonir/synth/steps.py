@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from reasonir.data.records import Document, TrainingRow
+from reasonir.data.records import DEV_SPLIT, Document, TrainingRow
 from reasonir.llm.types import ChatRequest, Message
 from reasonir.synth import hq, llmcall, negatives, vl
 from reasonir.synth.config import Kind, SynthConfig
@@ -52,6 +52,7 @@ class Outcome:
     negatives: Counter = field(default_factory=Counter)
     roundtrip: Counter = field(default_factory=Counter)
     target_words: list[int] = field(default_factory=list)
+    dev: bool = False  # a dev seed (synth.devset): its row judges models and is never trained on
 
     @property
     def key(self) -> str:
@@ -60,6 +61,8 @@ class Outcome:
     def entry(self) -> dict:
         out = {"key": self.key, "kind": self.kind, "candidates": self.candidates, "kept": len(self.rows),
                "dropped": dict(self.dropped), "negatives": dict(self.negatives), "roundtrip": dict(self.roundtrip)}
+        if self.dev:
+            out["split"] = DEV_SPLIT
         if self.kind == "vl":
             out["query_words"] = [count_words(r.query) for r in self.rows]
             out["target_words"] = self.target_words
@@ -77,17 +80,19 @@ def failure_reason(answer: llmcall.Answer) -> str:
 
 # --- sampling ------------------------------------------------------------------------------------------------------
 
-async def sample_hq(ask: Ask, seed: Seed, prompts: Prompts, config: SynthConfig, outcome: Outcome) -> list[Candidate]:
-    """``hq.candidates`` questions in independent calls (after one analysis turn in the structured style)."""
+async def sample_hq(ask: Ask, seed: Seed, prompts: Prompts, config: SynthConfig, outcome: Outcome,
+                    n: int | None = None) -> list[Candidate]:
+    """``n`` (default ``hq.candidates``) questions in independent calls (after one analysis turn in the structured
+    style)."""
+    n = n or config.hq.candidates
     analysis = None
     if prompts.style == "structured":
         answer = await ask(hq.analysis_request(seed, prompts, config), hq.parse_analysis)
         if not answer.ok:
-            outcome.candidates = config.hq.candidates
-            outcome.dropped[failure_reason(answer)] += config.hq.candidates
+            outcome.candidates = n
+            outcome.dropped[failure_reason(answer)] += n
             return []
         analysis = answer.value
-    n = config.hq.candidates
     answers = await asyncio.gather(*(ask(hq.question_request(seed, prompts, config, analysis, i), hq.parse_question)
                                      for i in range(n)))
     outcome.candidates += n
@@ -107,9 +112,10 @@ async def sample_hq(ask: Ask, seed: Seed, prompts: Prompts, config: SynthConfig,
 
 
 async def sample_vl(ask: Ask, seed: Seed, prompts: Prompts, config: SynthConfig, context_window: int | None,
-                    outcome: Outcome) -> list[Candidate]:
-    """``vl.candidates`` long queries; structured: one example per brainstormed task, so every task is used."""
-    n, structured = config.vl.candidates, prompts.style == "structured"
+                    outcome: Outcome, n: int | None = None) -> list[Candidate]:
+    """``n`` (default ``vl.candidates``) long queries; structured: one example per brainstormed task, so every task
+    is used."""
+    n, structured = n or config.vl.candidates, prompts.style == "structured"
     tasks: list[str] = []
     if structured:
         answer = await ask(vl.brainstorm_request(seed, prompts, config), vl.parse_tasks)
@@ -207,6 +213,20 @@ def choose(candidates: list[Candidate], ranked: Ranked | None, filters: Filters,
             filters.remember(candidates[choice.index].query)
             out.append((candidates[choice.index], choice.index))
     return out
+
+
+def dev_row(candidates: list[Candidate], kind: Kind, filters: Filters, config: SynthConfig, seed_id: str, model: str,
+            outcome: Outcome) -> list[TrainingRow]:
+    """A dev seed's row: its first candidate that passed the lexical filters, chosen by no ranker, no negatives
+    (``synth.devset``)."""
+    if not candidates:
+        return []
+    first = min(candidates, key=lambda c: c.index)
+    outcome.dropped["not_selected"] += len(candidates) - 1
+    filters.remember(first.query)
+    instruction = config.hq.instruction if kind == "hq" else config.vl.instruction
+    meta = {"row_id": f"{seed_id}:{kind}:0", **first.meta, "split": DEV_SPLIT, "model": model}
+    return [TrainingRow(first.query, [first.positive], [], instruction, kind, seed_id, meta)]
 
 
 # --- negatives and the row -----------------------------------------------------------------------------------------

@@ -1,0 +1,28 @@
+"""The pseudo-dev set: seeds set aside so that a run can judge models without labelled queries.
+
+A run that must choose a recipe (which teacher, how much of the base model to merge back) and decide whether its
+fine-tuned model is better than the base needs queries it did not train on, and whose selection favours no model.
+Queries kept by round-trip consistency under the base encoder are the base encoder's own picks: it ranks their
+positives in its top 10 by construction, so they flatter it. So a share of the seeds (chosen by a hash of the seed id
+and the job's seed, independent of order and stable across resumes) becomes *dev seeds*: each gets the first
+sampled candidate that passes the lexical filters, with no ranker involved and no negatives, written with
+``meta["split"] = "dev"``. ``reasonir label`` passes them through, ``reasonir train`` never trains on them, and every
+model (the base, a teacher, a fine-tuned candidate) is scored on the same dev rows: the rank of each dev query's
+seed document in the whole corpus.
+
+    >>> is_dev_seed("algebra-lemma-snake", share=0.0, job_seed=0)
+    False
+    >>> sum(is_dev_seed(f"doc-{i}", share=0.15, job_seed=0) for i in range(1000))
+    155
+"""
+from __future__ import annotations
+
+import hashlib
+
+
+def is_dev_seed(seed_id: str, share: float, job_seed: int) -> bool:
+    """True for the ``share`` of seed ids that a hash of (job seed, seed id) sets aside as dev seeds."""
+    if share <= 0:
+        return False
+    digest = hashlib.sha256(f"{job_seed}\0{seed_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share

@@ -1,0 +1,59 @@
+"""Pseudo-dev seeds: unselected dev rows beside the trained ones, counted apart, stable across a resume."""
+from __future__ import annotations
+
+from reasonir.data import Document, read_training_rows
+from reasonir.llm import ScriptedLLM
+from reasonir.synth import SynthConfig, synthesize
+from reasonir.synth.devset import is_dev_seed
+from reasonir.synth.testing import scripted_answers
+
+
+def _corpus(n: int) -> list[Document]:
+    topics = ["tides", "glaciers", "compilers", "bridges", "enzymes", "markets", "volcanoes", "comets"]
+    return [Document(f"doc{i}", f"Note {i} on {topics[i % 8]}: the mechanism of {topics[i % 8]} explains how case {i} "
+                                f"unfolds, step by step, with causes and effects that a careful reader can follow.")
+            for i in range(n)]
+
+
+def _config(share: float = 0.15) -> SynthConfig:
+    config = SynthConfig(kinds=("hq",), prompt_style="small", dev_share=share)
+    config.negatives.miner = "bm25"
+    config.hq.candidates = 3
+    return config
+
+
+def test_dev_seeds_get_their_first_clean_candidate_with_no_negatives_and_are_counted_apart(tmp_path) -> None:
+    docs, config = _corpus(100), _config()
+    llm = ScriptedLLM(scripted_answers)
+    report = synthesize(docs, llm, tmp_path / "rows.jsonl", config)
+    rows = read_training_rows(tmp_path / "rows.jsonl")
+    dev = [r for r in rows if r.is_dev]
+    dev_seeds = {d.id for d in docs if is_dev_seed(d.id, 0.15, config.seed)}
+    assert {r.seed_id for r in dev} == dev_seeds and 5 <= len(dev_seeds) <= 30
+    assert all(r.neg == [] and r.meta["candidate"] == 0 and "positive_rank" not in r.meta for r in dev)
+    assert not any(r.seed_id in dev_seeds for r in rows if not r.is_dev)
+    assert report.dev_rows == {"hq": len(dev)} and report.kept == {"hq": len(rows) - len(dev)}
+    assert report.seeds_tried["hq"] == 100 - len(dev_seeds)  # seed yield is about the training seeds
+    # a dev seed costs dev_candidates questions and no negatives turn
+    dev_texts = [d.text for d in docs if d.id in dev_seeds]
+    dev_calls = [r for r in llm.calls if any(t in r.messages[-1]["content"] for t in dev_texts)]
+    assert len(dev_calls) == config.dev_candidates * len(dev_seeds) and {r.tag for r in dev_calls} == {"hq.query"}
+    assert "pseudo-dev rows" in report.format()
+
+
+def test_a_resumed_job_keeps_the_same_dev_rows(tmp_path) -> None:
+    docs, config = _corpus(100), _config()
+    out = tmp_path / "rows.jsonl"
+    synthesize(docs, ScriptedLLM(scripted_answers), out, config)
+    first = [r.query for r in read_training_rows(out) if r.is_dev]
+    lines = out.read_text().splitlines()
+    out.write_text("\n".join(lines[: len(lines) // 2]) + "\n")  # a crash halfway: half the rows, no more ledger
+    (out.parent / "rows.jsonl.synth" / "ledger.jsonl").write_text("")
+    report = synthesize(docs, ScriptedLLM(scripted_answers), out, config)
+    again = [r.query for r in read_training_rows(out) if r.is_dev]
+    assert sorted(again) == sorted(first) and report.dev_rows["hq"] == len(first)
+
+
+def test_too_few_seeds_for_a_dev_set_train_on_every_seed(tmp_path) -> None:
+    report = synthesize(_corpus(30), ScriptedLLM(scripted_answers), tmp_path / "rows.jsonl", _config())
+    assert not report.dev_rows and report.kept["hq"] > 0  # 30 x 0.15 = 4.5 dev seeds, fewer than dev_min_seeds
