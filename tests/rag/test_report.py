@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from reasonir.rag.report import mcnemar_exact, paired_bootstrap, summarize, wilson
+from reasonir.rag.report import mcnemar_exact, summarize, wilson
 
 
 def test_wilson_matches_published_values() -> None:
@@ -17,13 +17,6 @@ def test_mcnemar_exact_is_a_two_sided_binomial_test() -> None:
     assert mcnemar_exact(9, 1) == pytest.approx(22 / 1024)
     assert mcnemar_exact(5, 5) == 1.0 and mcnemar_exact(0, 0) == 1.0
     assert mcnemar_exact(1, 9) == mcnemar_exact(9, 1)
-
-
-def test_paired_bootstrap_brackets_the_mean_and_is_seeded() -> None:
-    diffs = [1] * 30 + [0] * 60 + [-1] * 10
-    lo, hi = paired_bootstrap(diffs)
-    assert lo < 0.2 < hi and lo > 0 and paired_bootstrap(diffs) == (lo, hi)
-    assert paired_bootstrap([0] * 20) == (0.0, 0.0)
 
 
 def _row(qid: str, mode: str, correct: bool, how: str = "bare", subject: str = "s", hit: bool | None = None,

@@ -20,10 +20,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from reasonir.evaluate.stats import paired_bootstrap
 from reasonir.rag.parse import PARSED
 
 Z_95 = 1.959963984540054  # two-sided 95%
-BOOTSTRAP_SAMPLES = 2000  # Efron & Tibshirani's usual order for percentile intervals
 MODES = ("closed-book", "retrieval")
 
 
@@ -52,19 +52,6 @@ def mcnemar_exact(wins: int, losses: int) -> float:
         return 1.0
     tail = sum(math.comb(n, i) for i in range(min(wins, losses) + 1)) / 2 ** n
     return min(1.0, 2 * tail)
-
-
-def paired_bootstrap(differences: list[int], *, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> tuple[float, float]:
-    """95% percentile interval of the mean of per-question differences (-1, 0, 1), resampling questions."""
-    import numpy as np
-
-    if not differences:
-        return (0.0, 0.0)
-    diffs = np.asarray(differences, dtype=float)
-    rng = np.random.default_rng(seed)
-    means = diffs[rng.integers(0, len(diffs), size=(samples, len(diffs)))].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    return (float(lo), float(hi))
 
 
 @dataclass
