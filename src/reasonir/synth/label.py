@@ -40,7 +40,6 @@ import numpy as np
 from reasonir.data.records import Document, TrainingRow
 
 TeacherKind = Literal["hybrid", "dense", "bm25"]
-EXTRA_PREFIX = "reasonir-label-extra-"
 
 
 @dataclass
@@ -90,44 +89,29 @@ class LabelReport:
                 "positive_teacher_rank": {f"<={k}": int((ranks <= k).sum()) for k in (1, 10, 100)}}
 
 
-def _minmax(scores: np.ndarray) -> np.ndarray:
-    lo = scores.min(axis=1, keepdims=True)
-    span = scores.max(axis=1, keepdims=True) - lo
-    return (scores - lo) / np.where(span > 0, span, 1.0)
-
-
 class Teacher:
-    """Scores queries against the corpus plus ``extras`` (texts outside it), through the retrieval layer."""
+    """Scores queries against the corpus plus ``extras`` (texts outside it), through ``reasonir.retrieve.scoring``:
+    the hybrid min-max normalises each part over the whole corpus (``over="corpus"``: a part whose scores are all
+    equal adds nothing)."""
 
     def __init__(self, documents: Sequence[Document], extras: Sequence[str], config: TeacherConfig) -> None:
+        from reasonir.retrieve.scoring import BM25Scorer, CorpusScorer, DenseScorer, HybridScorer
+
         self.config = config
-        self.bm25 = self.dense = None
-        if config.kind in ("hybrid", "bm25"):
-            from reasonir.retrieve import BM25Retriever
-
-            extra_docs = [Document(f"{EXTRA_PREFIX}{i}", t) for i, t in enumerate(extras)]
-            self.bm25 = BM25Retriever().index([*documents, *extra_docs])
+        hybrid = config.kind == "hybrid"
+        parts: list[CorpusScorer] = []
+        weights: list[float] = []
         if config.kind in ("hybrid", "dense"):
-            from reasonir.retrieve import DenseRetriever
-
-            self.dense = DenseRetriever(config.dense_model, show_progress=False).index(documents)
-            vectors = self.dense.document_embeddings()
-            if extras:
-                vectors = np.concatenate([vectors, self.dense.encode_documents(list(extras))])
-            self.vectors = vectors
+            parts.append(DenseScorer(documents, config.dense_model, extras=extras))
+            weights.append(config.dense_weight if hybrid else 1.0)
+        if config.kind in ("hybrid", "bm25"):
+            parts.append(BM25Scorer(documents, extras=extras))
+            weights.append(1 - config.dense_weight if hybrid else 1.0)
+        self.scorer = HybridScorer(parts, weights)
 
     def scores(self, queries: Sequence[str]) -> np.ndarray:
         """(queries, corpus + extras) teacher scores in [0, 1] (hybrid) or the retriever's own scale."""
-        parts, weights = [], []
-        if self.dense is not None:
-            parts.append(self.dense.encode_queries(list(queries)) @ self.vectors.T)
-            weights.append(self.config.dense_weight if self.bm25 is not None else 1.0)
-        if self.bm25 is not None:
-            parts.append(np.stack([self.bm25.score_all(q) for q in queries]))
-            weights.append(1 - self.config.dense_weight if self.dense is not None else 1.0)
-        if len(parts) == 1:
-            return parts[0].astype(np.float32)
-        return sum(w * _minmax(p) for w, p in zip(weights, parts)).astype(np.float32)
+        return self.scorer.scores(queries)
 
 
 def _row_rng(seed: int, row: TrainingRow, number: int) -> np.random.Generator:
@@ -139,6 +123,7 @@ def label_rows(rows: Sequence[TrainingRow], documents: Sequence[Document],
                config: TeacherConfig | None = None) -> LabelReport:
     """Teacher scores for each row's positive and ``candidates - 1`` negatives (see the module doc)."""
     from reasonir.retrieve.base import document_text
+    from reasonir.retrieve.scoring import rank_of
 
     config = config or TeacherConfig()
     texts = [document_text(d) for d in documents]
@@ -159,7 +144,7 @@ def label_rows(rows: Sequence[TrainingRow], documents: Sequence[Document],
         for offset, (row, row_scores) in enumerate(zip(chunk, scores)):
             pos = position[row.pos[0]]
             corpus = row_scores[:n]
-            rank = int((corpus > row_scores[pos]).sum()) + 1  # among corpus documents (the positive may be one)
+            rank = rank_of(corpus, row_scores[pos])  # among corpus documents (the positive may be one)
             report.teacher_ranks.append(rank)
             if config.keep_k is not None and rank > config.keep_k:
                 report.dropped["teacher_rank"] += 1
