@@ -65,7 +65,7 @@ def main() -> None:
     from reasonir.retrieve import BM25Retriever, DenseRetriever
     from reasonir.retrieve.base import document_text
     from reasonir.train.evaluator import load_dev_set
-    from reasonir.train.trainer import copy_state, merge_weights
+    from reasonir.train.model import copy_state, merge_weights
 
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
