@@ -89,7 +89,7 @@ def label(rows_path: Path, splits: dict, args: argparse.Namespace) -> tuple[Path
     nDCG@10 on each split (the ceiling distillation aims at)."""
     from reasonir.data import read_training_rows, write_training_rows
     from reasonir.evaluate import evaluate_run
-    from reasonir.synth.label import Teacher, TeacherConfig, label_rows
+    from reasonir.label import Teacher, TeacherConfig, label_rows
 
     overrides = {"keep_k": args.label_keep_k or None} if args.label_keep_k is not None else {}
     if args.label_candidates:
@@ -135,7 +135,7 @@ def main() -> int:
                    help="train only on rows whose positive ranked within this at synthesis (meta.positive_rank)")
     p.add_argument("--per-seed", type=int, default=None, help="... and at most this many per seed, the best ranked")
     p.add_argument("--label", action="store_true",
-                   help="score the rows with reasonir's teacher (reasonir.synth.label: BM25 + base encoder) and "
+                   help="score the rows with reasonir's teacher (reasonir.label: BM25 + base encoder) and "
                         "train by distillation")
     p.add_argument("--label-keep-k", type=int, default=None,
                    help="teacher round-trip: keep rows whose positive it ranks within this (default: the module's)")

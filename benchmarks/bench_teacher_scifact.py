@@ -1,5 +1,5 @@
 """The label teacher's dense weight on SciFact's train claims (the dev set): nDCG@10 of
-``w * minmax(cosine) + (1 - w) * minmax(BM25)`` per query over the corpus, as ``reasonir.synth.label.Teacher`` scores
+``w * minmax(cosine) + (1 - w) * minmax(BM25)`` per query over the corpus, as ``reasonir.label.Teacher`` scores
 (all-MiniLM-L6-v2, BM25 with BRIGHT's k1=0.9, b=0.4), for several w. It checks ``TeacherConfig.dense_weight``.
 
     .venv/bin/python benchmarks/bench_teacher_scifact.py [--weights 0,0.3,0.4,0.5,0.6,0.7,1]
@@ -25,7 +25,7 @@ def main() -> None:
     p.add_argument("--split", default="train", help="SciFact qrels split to score (train: the dev set)")
     a = p.parse_args()
     from reasonir.evaluate import evaluate_run
-    from reasonir.synth.label import Teacher, TeacherConfig
+    from reasonir.label import Teacher, TeacherConfig
     from reasonir.train.evaluator import load_dev_set
 
     started = time.perf_counter()

@@ -137,7 +137,7 @@ config = TrainConfig(data=[rows], output_dir=out, base_model=base, batch_size=ba
                      document_max_length=length, max_steps=1, save_steps=10**6, instruction_format="none",
                      gradcache_mini_batch=int(mini) if mini != "none" else None)
 if sys.argv[6] == "load-only":
-    from reasonir.train.trainer import load_base_model
+    from reasonir.train.model import load_base_model
     load_base_model(config)
 else:
     fit(config, log=lambda _: None)

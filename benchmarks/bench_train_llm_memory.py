@@ -43,7 +43,7 @@ config = TrainConfig(data=[rows], output_dir=out, base_model=base, backbone="llm
                      save_steps=10**6, holdout=0, gradcache_mini_batch=mini or None, lora_rank=lora, lora_dropout=dropout,
                      bf16=bool(bf16), progress=False)
 if mode == "load-only":
-    from reasonir.train.trainer import load_base_model
+    from reasonir.train.model import load_base_model
     load_base_model(config)
 else:
     fit(config, log=lambda _: None)

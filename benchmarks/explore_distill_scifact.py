@@ -4,7 +4,7 @@ SmolLM2's SciFact questions (GPL-style, KL over a list of the teacher's candidat
 This is the standalone script the distillation settings were explored with (sentence-transformers' trainer
 directly, no reasonir trainer), kept so its figures can be reproduced; ``bench_finetune_scifact.py --label``
 measures the same recipe through reasonir's own label and train stages. The teacher score of a document is
-``w * minmax(cosine) + (1 - w) * minmax(BM25)`` over the corpus per query (as ``reasonir.synth.label.Teacher``);
+``w * minmax(cosine) + (1 - w) * minmax(BM25)`` over the corpus per query (as ``reasonir.label.Teacher``);
 each query keeps its seed document as the first candidate and ``list - 1`` documents sampled from the teacher's top
 ``pool``; queries whose seed document the teacher ranks below ``select_k`` are left out (0 keeps all).
 
@@ -65,7 +65,7 @@ def main() -> None:
     from reasonir.retrieve import BM25Retriever, DenseRetriever
     from reasonir.retrieve.base import document_text
     from reasonir.train.evaluator import load_dev_set
-    from reasonir.train.trainer import copy_state, merge_weights
+    from reasonir.train.model import copy_state, merge_weights
 
     torch.manual_seed(0)
     rng = np.random.default_rng(0)

@@ -90,7 +90,7 @@ def main() -> int:
     from reasonir.models import resolve_model
     from reasonir.train import TrainConfig, fit
     from reasonir.train.holdout import HOLDOUT_K
-    from reasonir.train.trainer import copy_state, merge_weights
+    from reasonir.train.model import copy_state, merge_weights
     from reasonir.train.evaluator import load_dev_set
 
     device = "cuda" if torch.cuda.is_available() else "cpu"

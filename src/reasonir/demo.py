@@ -1,7 +1,7 @@
 """The main job: the whole ReasonIR pipeline on one corpus, end to end, with the embedded defaults.
 
 synthesize (HQ and VL rows with hard negatives, from the corpus documents only) -> label (a teacher, the hybrid of
-BM25 and the base encoder, scores each row's positive and negatives: ``reasonir.synth.label``) -> train
+BM25 and the base encoder, scores each row's positive and negatives: ``reasonir.label``) -> train
 (all-MiniLM-L6-v2 distils the teacher's scores) -> evaluate BM25, the base encoder and the fine-tuned one on the
 dataset's queries, side by side.
 
@@ -54,7 +54,7 @@ class DemoConfig:
     # (a SciFact step of 32 rows with one hard negative at 256 tokens took 24-38 s), and search still reads 256
     document_max_length: int = 128
     merge_base: float | None = None  # None: the base model's (MiniLM 0.5, WiSE-FT)
-    # pseudo-labels from the hybrid teacher (reasonir.synth.label); False trains on the rows' one-hot labels
+    # pseudo-labels from the hybrid teacher (reasonir.label); False trains on the rows' one-hot labels
     label: bool = True
     # texts the teacher scores per row: 4 of the labeller's 8 keeps training within the demo's 10 minutes (8 took
     # 171 s for 29 rows on 2 busy cores, one-hot rows 21 s)
@@ -159,7 +159,7 @@ def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str],
     labelled: dict[str, Any] = {}
     if config.label:
         from reasonir.data import write_training_rows
-        from reasonir.synth.label import TeacherConfig, label_rows
+        from reasonir.label import TeacherConfig, label_rows
 
         teacher = TeacherConfig(dense_model=config.base_model, candidates=config.label_candidates)
         log(f"[2/4] labelling with the teacher, {teacher.describe()} ...")

@@ -7,8 +7,8 @@ from conftest import SCIFACT, needs
 from reasonir.data import Document, load_corpus
 from reasonir.synth import SynthConfig, load_prompts
 from reasonir.synth.config import NegativeConfig
-from reasonir.synth.negatives import (Mined, clean_written, document_text, guard_written, mine, parse_negatives,
-                                      written_request)
+from reasonir.retrieve.base import document_text
+from reasonir.synth.negatives import Mined, clean_written, guard_written, mine, parse_negatives, written_request
 from reasonir.synth.ranker import BM25Ranker, DenseRanker
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from reasonir.synth.label import TeacherConfig
+from reasonir.label.teacher import TeacherConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from reasonir.data import load_corpus, read_training_rows, write_training_rows
-    from reasonir.synth.label import label_rows
+    from reasonir.label import label_rows
 
     if Path(args.out).exists() and not args.overwrite:
         raise FileExistsError(f"{args.out}: exists; pass --overwrite to replace it")

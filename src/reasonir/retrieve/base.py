@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -24,9 +24,22 @@ class Retriever(Protocol):
     def search(self, queries: Sequence[Query], k: int = 1000) -> Run: ...
 
 
-def document_text(doc: Document) -> str:
-    """Title and body as one text, the way BEIR and MTEB feed documents to encoders."""
-    return f"{doc.title} {doc.text}".strip()
+TextLayout = Literal["search", "row"]
+
+
+def document_text(doc: Document, layout: TextLayout = "search") -> str:
+    """A document as one text: the title, then the body.
+
+    ``"search"``: joined by a space, the way BEIR and MTEB feed documents to encoders; what every retriever indexes
+    and scores. ``"row"``: the title on a line of its own, the text a synthesized training row carries (positives
+    and mined negatives), as the synthesis prompts show a document with its title as a heading.
+
+    >>> doc = Document("d", "Salt melts ice.", "Roads")
+    >>> document_text(doc), document_text(doc, "row")
+    ('Roads Salt melts ice.', 'Roads\\nSalt melts ice.')
+    """
+    sep = "\n" if layout == "row" else " "
+    return f"{doc.title}{sep}{doc.text}".strip()
 
 
 def search_depth(queries: Sequence[Query], k: int, corpus_size: int) -> int:

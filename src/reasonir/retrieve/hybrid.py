@@ -1,8 +1,9 @@
 """Hybrid retrieval: fuse the runs of several retrievers.
 
 Two fusions:
-- ``weighted``: min-max normalize each retriever's scores per query to [0, 1], then take the weighted sum (a
-  document a retriever did not return counts 0 for it);
+- ``weighted``: min-max normalize each retriever's scores per query to [0, 1] (over the documents it returned:
+  ``reasonir.retrieve.scoring.minmax`` with ``over="results"``), then take the weighted sum (a document a retriever
+  did not return counts 0 for it);
 - ``rrf``: reciprocal-rank fusion, ``sum_i w_i / (rrf_k + rank_i)`` with ``rrf_k=60`` (Cormack, Clarke and
   Buettcher, SIGIR 2009).
 
@@ -21,18 +22,10 @@ from typing import Literal
 from reasonir.data.records import Document, Query
 from reasonir.retrieve import store
 from reasonir.retrieve.base import Retriever, Run
+from reasonir.retrieve.scoring import minmax_scores, ranked
 
 RRF_K = 60  # Cormack et al. (2009)
 FusionMethod = Literal["weighted", "rrf"]
-
-
-def _minmax(scores: dict[str, float]) -> dict[str, float]:
-    if not scores:
-        return {}
-    lo, hi = min(scores.values()), max(scores.values())
-    if hi == lo:  # one document, or all tied: all equally good
-        return {d: 1.0 for d in scores}
-    return {d: (s - lo) / (hi - lo) for d, s in scores.items()}
 
 
 def fuse_weighted(runs: Sequence[Run], weights: Sequence[float]) -> Run:
@@ -41,7 +34,7 @@ def fuse_weighted(runs: Sequence[Run], weights: Sequence[float]) -> Run:
     for run, weight in zip(runs, weights):
         for qid, scores in run.items():
             out = fused.setdefault(qid, {})
-            for doc, s in _minmax(scores).items():
+            for doc, s in minmax_scores(scores, over="results").items():
                 out[doc] = out.get(doc, 0.0) + weight * s
     return fused
 
@@ -52,15 +45,14 @@ def fuse_rrf(runs: Sequence[Run], weights: Sequence[float], rrf_k: int = RRF_K) 
     for run, weight in zip(runs, weights):
         for qid, scores in run.items():
             out = fused.setdefault(qid, {})
-            ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-            for rank, (doc, _) in enumerate(ranked, start=1):
+            for rank, (doc, _) in enumerate(ranked(scores), start=1):
                 out[doc] = out.get(doc, 0.0) + weight / (rrf_k + rank)
     return fused
 
 
 def top_k(run: Run, k: int) -> Run:
     """Keep each query's ``k`` best documents (ties broken by document id)."""
-    return {qid: dict(sorted(s.items(), key=lambda item: (-item[1], item[0]))[:k]) for qid, s in run.items()}
+    return {qid: dict(ranked(s)[:k]) for qid, s in run.items()}
 
 
 class HybridRetriever:

@@ -31,6 +31,7 @@ from typing import Any, Literal
 from reasonir.data.records import Document, Query
 from reasonir.retrieve.base import Retriever, Run, document_text, top_k_without_excluded
 from reasonir.retrieve.compute import StageCompute, count_tokens, encoder_parameters, flops
+from reasonir.retrieve.scoring import ranked
 
 QueryTransform = Callable[[list[Query]], list[Query]]
 RunTransform = Callable[[list[Query], Run], Run]
@@ -98,8 +99,7 @@ class Pipeline:
             details.seconds[stage] = time.perf_counter() - start
             _record(details, stage, rerank)
         for q in original:
-            ranked = sorted(run.get(q.id, {}).items(), key=lambda item: (-item[1], item[0]))
-            details.run[q.id] = top_k_without_excluded(q, ranked, k)
+            details.run[q.id] = top_k_without_excluded(q, ranked(run.get(q.id, {})), k)
         return details
 
     def _add_corpus(self, details: SearchDetails, n_queries: int) -> None:

@@ -5,6 +5,8 @@ ties among equal LLM scores break by the retriever's opinion (ReasonIR, section 
 
     final = alpha x rerank / 5 + (1 - alpha) x retriever score min-max normalized over the top k     (alpha 0.5)
 
+(the normalisation is ``reasonir.retrieve.scoring.minmax`` with ``over="results"``: all-equal scores map to 1).
+
 Documents below the top ``k`` keep their order beneath the reranked ones. A ``Pipeline`` hands the reranker the
 user's original queries and the corpus (``documents``); the reranker records ``compute`` (query id ->
 :class:`~reasonir.retrieve.compute.StageCompute`) and ``failures`` after each call. A failed LLM judgement counts
@@ -28,6 +30,7 @@ from reasonir.llm.types import LLM, ChatRequest, ChatResult, Sampling
 from reasonir.retrieve.base import Run, document_text
 from reasonir.retrieve.compute import StageCompute, count_tokens, encoder_parameters, flops, llm_compute, llm_parameters
 from reasonir.retrieve.prompts import load_prompt, render, task_kinds
+from reasonir.retrieve.scoring import minmax_scores, ranked
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder
@@ -47,16 +50,8 @@ RANKING_SCHEMA = {"type": "object", "properties": {"ranking": {"type": "array", 
                                                                "maxItems": WINDOW * 2}}, "required": ["ranking"]}
 
 
-def minmax(scores: Mapping[str, float]) -> dict[str, float]:
-    """Scale to [0, 1] per query; all-equal scores (one document included) map to 1."""
-    if not scores:
-        return {}
-    lo, hi = min(scores.values()), max(scores.values())
-    return {d: 1.0 if hi == lo else (s - lo) / (hi - lo) for d, s in scores.items()}
-
-
 def top_docs(scores: Mapping[str, float], k: int) -> list[str]:
-    return [d for d, _ in sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]]
+    return [d for d, _ in ranked(scores)[:k]]
 
 
 def blend(retrieved: Mapping[str, float], rerank: Mapping[str, float], alpha: float = ALPHA,
@@ -68,7 +63,7 @@ def blend(retrieved: Mapping[str, float], rerank: Mapping[str, float], alpha: fl
     {'a': 0.5, 'b': 0.5, 'c': -1.0}
     """
     head = {d: retrieved[d] for d in rerank}
-    norm = minmax(head)
+    norm = minmax_scores(head, over="results")
     out = {d: alpha * rerank[d] / scale + (1 - alpha) * norm[d] for d in rerank}
     rest = [d for d in top_docs(retrieved, len(retrieved)) if d not in rerank]
     out.update({d: -float(i) for i, d in enumerate(rest, start=1)})
@@ -175,7 +170,7 @@ class LLMReranker(_Reranker):
                 scores[q.id][d] = float(result.parsed["score"])
             else:
                 self.failures[f"{q.id}/{d}"] = result.error or "no score"
-                norm = minmax({x: run[q.id][x] for x in heads[q.id]})
+                norm = minmax_scores({x: run[q.id][x] for x in heads[q.id]}, over="results")
                 scores[q.id][d] = MAX_SCORE * norm[d]  # neutral: the retriever's own opinion
         for q in queries:
             self.compute[q.id] = llm_compute(per_query[q.id], self.parameters)
@@ -267,7 +262,7 @@ class CrossEncoderReranker(_Reranker):
             ids = heads[q.id]
             pairs = [(q.text, texts[d]) for d in ids]
             raw = model.predict(pairs, batch_size=self.batch_size, show_progress_bar=False) if pairs else []
-            scores = minmax({d: float(s) for d, s in zip(ids, raw)})
+            scores = minmax_scores({d: float(s) for d, s in zip(ids, raw)}, over="results")
             out[q.id] = blend(run.get(q.id, {}), scores, self.alpha, scale=1.0)
             params = params if params is not None else encoder_parameters(model)
             tokens = sum(count_tokens(model.tokenizer, [p[0] for p in pairs], self.max_length, [p[1] for p in pairs]))

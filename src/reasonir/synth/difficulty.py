@@ -1,9 +1,9 @@
 """How hard is a training set? ReasonIR's Figure 3c: per kind, the share of examples in which a hard negative
 scores above the positive, under BM25 and under a dense retriever, beside the same share for a public-style set.
 
-Scores: BM25 (the retrieval layer's, BRIGHT's k1=0.9, b=0.4) over an index of every positive and negative text of the set being
-measured (so IDF comes from that set), and a dense model's cosine (all-MiniLM-L6-v2 by default). An example is an
-error when ``max(score(query, neg)) > score(query, pos)``.
+Scores (``reasonir.retrieve.scoring``): BM25 (the retrieval layer's, BRIGHT's k1=0.9, b=0.4) over an index of every
+positive and negative text of the set being measured (so IDF comes from that set), and a dense model's cosine
+(all-MiniLM-L6-v2 by default). An example is an error when ``max(score(query, neg)) > score(query, pos)``.
 
 Public-style set: SciFact train claims (``qrels/train.tsv``) with their cited abstract as positive and BM25-mined
 corpus negatives from the same rank window as synthesis (ranks 21-50 by default) but without a margin, as public
@@ -31,36 +31,25 @@ from reasonir.synth.config import NegativeConfig
 RetrieverName = Literal["bm25", "dense"]
 
 
-def _bm25_errors(rows: Sequence[TrainingRow]) -> list[bool]:
-    from reasonir.data.records import Document
-    from reasonir.retrieve import BM25Retriever
+def _errors(rows: Sequence[TrainingRow], retriever: RetrieverName, dense_model: str | None) -> list[bool]:
+    """Per row: does any negative score above the positive? Scored against the rows' own texts only."""
+    from reasonir.retrieve.scoring import BM25Scorer, DenseScorer
 
-    texts: dict[str, int] = {}
-    for row in rows:
-        for t in [row.pos[0], *row.neg]:
-            texts.setdefault(t, len(texts))
-    bm25 = BM25Retriever().index([Document(str(i), t) for t, i in texts.items()])
-    errors = []
-    for row in rows:
-        scores = bm25.score_all(row.query)
-        pos = scores[texts[row.pos[0]]]
-        errors.append(any(scores[texts[n]] > pos for n in row.neg))
-    return errors
-
-
-def _dense_errors(rows: Sequence[TrainingRow], model: str | None) -> list[bool]:
-    from reasonir.retrieve import DenseRetriever
-
-    dense = DenseRetriever(model=model, show_progress=False, use_cache=False)
-    q = dense.encode_queries([r.query for r in rows])
     texts = list(dict.fromkeys(t for r in rows for t in [r.pos[0], *r.neg]))
     where = {t: i for i, t in enumerate(texts)}
-    d = dense.encode_documents(texts)
-    errors = []
-    for i, row in enumerate(rows):
-        pos = float(d[where[row.pos[0]]] @ q[i])
-        errors.append(any(float(d[where[n]] @ q[i]) > pos for n in row.neg))
-    return errors
+    queries = [r.query for r in rows]
+    if retriever == "bm25":
+        matrix = BM25Scorer([], extras=texts).scores(queries)
+
+        def score(i: int, j: int) -> float:
+            return matrix[i, j]
+    else:
+        dense = DenseScorer([], dense_model, extras=texts, use_cache=False)
+        q = dense.encode_queries(queries)
+
+        def score(i: int, j: int) -> float:
+            return float(dense.vectors[j] @ q[i])  # one dot product per pair, as the report was first measured
+    return [any(score(i, where[n]) > score(i, where[row.pos[0]]) for n in row.neg) for i, row in enumerate(rows)]
 
 
 def difficulty_of(rows: Sequence[TrainingRow], retrievers: Sequence[RetrieverName] = ("bm25", "dense"),
@@ -84,7 +73,7 @@ def difficulty_of(rows: Sequence[TrainingRow], retrievers: Sequence[RetrieverNam
         suffix = f"_{source}" if source else ""
         entry[f"n{suffix}"] = len(subset)
         for retriever in retrievers:
-            errors = _bm25_errors(subset) if retriever == "bm25" else _dense_errors(subset, dense_model)
+            errors = _errors(subset, retriever, dense_model)
             entry[f"{retriever}{suffix}"] = float(np.mean(errors))
     return out
 
@@ -94,7 +83,8 @@ def public_rows(dataset: str | Path, n: int = 200, negatives: int = 3, config: N
     """A public-style set from a BEIR dataset's ``split`` claims: the first ``n`` queries by id, each with its
     first judged document as positive and ``negatives`` BM25-mined from the rank window (no margin)."""
     from reasonir.data import load_beir
-    from reasonir.synth.negatives import document_text, mine
+    from reasonir.retrieve.base import document_text
+    from reasonir.synth.negatives import mine
     from reasonir.synth.ranker import BM25Ranker
 
     ds = load_beir(dataset, split=split)
@@ -104,7 +94,7 @@ def public_rows(dataset: str | Path, n: int = 200, negatives: int = 3, config: N
     rows = []
     for query in sorted(ds.queries, key=lambda q: (len(q.id), q.id))[:n]:
         pos_id = sorted(d for d, g in ds.qrels[query.id].items() if g > 0)[0]
-        positive = document_text(by_id[pos_id])
+        positive = document_text(by_id[pos_id], "row")
         exclude = set(ds.qrels[query.id])  # another judged-relevant document is no negative
         ranked = ranker.rank([query.text], [positive], [pos_id])
         mined = mine(ranked.scores[0], positive, pos_id, None, ranker, cfg, negatives + len(exclude))

@@ -20,17 +20,13 @@ import numpy as np
 
 from reasonir.data.records import Document
 from reasonir.llm.types import ChatRequest, Message
+from reasonir.retrieve.base import document_text
 from reasonir.synth import llmcall, plain
 from reasonir.synth.config import NegativeConfig, SynthConfig
 from reasonir.synth.filters import is_filler
 from reasonir.synth.prompts import Prompts
 from reasonir.synth.ranker import CorpusRanker
 from reasonir.synth.text import content_hash, count_words, jaccard
-
-
-def document_text(doc: Document) -> str:
-    """The text a document contributes to a training row: title, newline, body."""
-    return f"{doc.title}\n{doc.text}".strip() if doc.title else doc.text.strip()
 
 
 # --- written -----------------------------------------------------------------------------------------------------
@@ -131,7 +127,7 @@ def mine(scores: np.ndarray, positive: str, positive_id: str | None, positive_sc
     for i in ranked[config.skip_top: config.skip_top + config.window]:
         if len(out.negatives) >= k:
             break
-        text = document_text(documents[i])
+        text = document_text(documents[i], "row")
         if content_hash(text) == pos_hash:
             out.rejected["mined_copy_of_positive"] += 1
         elif positive_score is not None and scores[i] > config.margin * positive_score:

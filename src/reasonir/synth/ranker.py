@@ -1,10 +1,10 @@
 """One corpus ranker behind round-trip consistency, mined negatives and the false-negative guard.
 
-Dense (default): the base encoder (all-MiniLM-L6-v2 unless told otherwise) over the whole corpus, through
-``reasonir.retrieve.DenseRetriever`` (its embedding cache makes a second job over the same corpus free). It scores any
+Both score through ``reasonir.retrieve.scoring``. Dense (default): the base encoder (all-MiniLM-L6-v2 unless told
+otherwise) over the whole corpus (its embedding cache makes a second job over the same corpus free). It scores any
 text, so round-trip and the false-negative guard also cover positives and negatives the LLM wrote, and its query
-embeddings find near-duplicate queries. BM25: ``reasonir.retrieve.BM25Retriever.score_all``, the retrieval layer's
-own BM25 (BRIGHT's k1=0.9, b=0.4); it cannot score a text outside its index, so those checks report "unknown".
+embeddings find near-duplicate queries. BM25: the retrieval layer's own BM25 (BRIGHT's k1=0.9, b=0.4); it cannot
+score a text outside its index, so those checks report "unknown".
 
 Example:
     >>> from reasonir.data import Document
@@ -22,6 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from reasonir.data.records import Document
+from reasonir.retrieve.scoring import BM25Scorer, DenseScorer, rank_of
 
 
 @dataclass
@@ -47,16 +48,8 @@ class CorpusRanker(Protocol):
 
 
 def _ranks(scores: np.ndarray, positive_scores: list[float | None], positive_rows: list[int | None]) -> list[int | None]:
-    ranks: list[int | None] = []
-    for row, pos, own in zip(scores, positive_scores, positive_rows):
-        if pos is None:
-            ranks.append(None)
-            continue
-        above = int((row > pos).sum())
-        if own is not None and row[own] > pos:  # never count the positive against itself
-            above -= 1
-        ranks.append(above + 1)
-    return ranks
+    return [None if pos is None else rank_of(row, pos, skip=own)
+            for row, pos, own in zip(scores, positive_scores, positive_rows)]
 
 
 class _Base:
@@ -64,28 +57,29 @@ class _Base:
         self.documents = list(documents)
         self.position = {d.id: i for i, d in enumerate(self.documents)}
 
+    def _rows(self, positive_ids: Sequence[str | None]) -> list[int | None]:
+        return [self.position.get(pid) if pid is not None else None for pid in positive_ids]
+
 
 class DenseRanker(_Base):
     """Exact inner product over unit vectors of the corpus (see the module doc)."""
 
     def __init__(self, documents: Sequence[Document], model: str | None = None) -> None:
         super().__init__(documents)
-        from reasonir.retrieve import DenseRetriever
-
-        self.retriever = DenseRetriever(model, show_progress=False).index(self.documents)
-        self.embeddings = self.retriever.document_embeddings()
+        self.scorer = DenseScorer(self.documents, model)
+        self.retriever, self.embeddings = self.scorer.retriever, self.scorer.vectors
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.retriever.encode_queries(list(texts))
+        return self.scorer.encode_queries(texts)
 
     def rank(self, queries: Sequence[str], positives: Sequence[str], positive_ids: Sequence[str | None]) -> Ranked:
         q = self.encode_queries(queries)
-        scores = q @ self.embeddings.T
-        rows = [self.position.get(pid) if pid is not None else None for pid in positive_ids]
+        scores = self.scorer.score_vectors(q)
+        rows = self._rows(positive_ids)
         missing = [i for i, r in enumerate(rows) if r is None]
         pos_emb = np.zeros_like(q)
         if missing:
-            pos_emb[missing] = self.retriever.encode_documents([positives[i] for i in missing])
+            pos_emb[missing] = self.scorer.encode_texts([positives[i] for i in missing])
         for i, r in enumerate(rows):
             if r is not None:
                 pos_emb[i] = self.embeddings[r]
@@ -96,7 +90,7 @@ class DenseRanker(_Base):
         if not texts:
             return []
         q = self.encode_queries(queries)
-        d = self.retriever.encode_documents(list(texts))
+        d = self.scorer.encode_texts(texts)
         return [float(v) for v in (q * d).sum(axis=1)]
 
     def document_similarity(self, i: int, j: int) -> float | None:
@@ -108,14 +102,11 @@ class BM25Ranker(_Base):
 
     def __init__(self, documents: Sequence[Document]) -> None:
         super().__init__(documents)
-        from reasonir.retrieve import BM25Retriever
-
-        self.retriever = BM25Retriever().index(self.documents)
+        self.scorer = BM25Scorer(self.documents)
 
     def rank(self, queries: Sequence[str], positives: Sequence[str], positive_ids: Sequence[str | None]) -> Ranked:
-        scores = np.stack([self.retriever.score_all(q) for q in queries]) if queries else \
-            np.zeros((0, len(self.documents)), dtype=np.float32)
-        rows = [self.position.get(pid) if pid is not None else None for pid in positive_ids]
+        scores = self.scorer.scores(queries)
+        rows = self._rows(positive_ids)
         pos_scores = [float(row[r]) if r is not None else None for row, r in zip(scores, rows)]
         return Ranked(scores, pos_scores, _ranks(scores, pos_scores, rows))
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from reasonir.data.records import DEV_SPLIT, Document, TrainingRow
 from reasonir.llm.types import ChatRequest, Message
+from reasonir.retrieve.base import document_text
 from reasonir.synth import hq, llmcall, negatives, vl
 from reasonir.synth.config import Kind, SynthConfig
 from reasonir.synth.filters import Filters, select
@@ -96,7 +97,7 @@ async def sample_hq(ask: Ask, seed: Seed, prompts: Prompts, config: SynthConfig,
     answers = await asyncio.gather(*(ask(hq.question_request(seed, prompts, config, analysis, i), hq.parse_question)
                                      for i in range(n)))
     outcome.candidates += n
-    positive = negatives.document_text(Document(seed.id, seed.text, seed.title))
+    positive = document_text(Document(seed.id, seed.text, seed.title), "row")
     conversation = hq.question_messages(seed, prompts, analysis)
     out = []
     for i, answer in enumerate(answers):
@@ -144,7 +145,7 @@ async def sample_vl(ask: Ask, seed: Seed, prompts: Prompts, config: SynthConfig,
     shape = vl.parse_example if structured else vl.parse_message
     answers = await asyncio.gather(*(ask(vl.candidate_request(m, q, p, seed, config, i, structured), shape)
                                      for i, q, p, m in plans))
-    seed_doc = negatives.document_text(Document(seed.id, seed.text, seed.title))
+    seed_doc = document_text(Document(seed.id, seed.text, seed.title), "row")
     out = []
     for (i, q_words, p_words, messages), answer in zip(plans, answers):
         if not answer.ok:

@@ -9,6 +9,8 @@ Heavy libraries load inside :func:`train`, so importing this package is cheap.
 from __future__ import annotations
 
 from reasonir.train.config import DataSource, TrainConfig, TrainResult
-from reasonir.train.trainer import NotEnoughDataError, TrainingMemoryError, fit, train
+from reasonir.train.memory import TrainingMemoryError
+from reasonir.train.plan import NotEnoughDataError
+from reasonir.train.trainer import fit, train
 
 __all__ = ["DataSource", "NotEnoughDataError", "TrainConfig", "TrainResult", "TrainingMemoryError", "fit", "train"]

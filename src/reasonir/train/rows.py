@@ -123,7 +123,7 @@ def rows_to_dataset(
     return dataset
 
 
-DISTILLED = "teacher_scores"  # the group of rows that carry a teacher's scores (reasonir.synth.label)
+DISTILLED = "teacher_scores"  # the group of rows that carry a teacher's scores (reasonir.label)
 
 
 def teacher_scores(row: TrainingRow) -> list[float] | None:

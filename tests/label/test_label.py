@@ -9,7 +9,7 @@ import pytest
 from reasonir.data import Document
 from reasonir.data.records import TrainingRow
 from reasonir.retrieve.base import document_text
-from reasonir.synth.label import TeacherConfig, label_rows
+from reasonir.label import TeacherConfig, label_rows
 
 
 def _rows(corpus: list[Document]) -> list[TrainingRow]:

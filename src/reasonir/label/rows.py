@@ -1,13 +1,10 @@
-"""Pseudo-labels: a teacher ranker scores each row's positive against a list of corpus documents, for distillation.
+"""Pseudo-labels: the teacher scores each row's positive against a list of corpus documents, for distillation.
 
 A small LLM writes many questions that are vague, off target or answered by several documents; one-hot labels
 ("the seed document is right, everything else is wrong") then teach the encoder noise, and filtering them away
 leaves few rows the encoder did not already get right. GPL (Wang et al., NAACL 2022) instead lets a stronger
 teacher score each generated query against its positive and against mined candidates, and trains the student to
-reproduce the teacher's scores. GPL's teacher is a cross-encoder; with no cross-encoder at hand, reasonir's default
-teacher is the hybrid that already beats the base encoder on its own: per query, BM25 (BRIGHT's k1=0.9, b=0.4) and
-the base encoder's cosine are min-max normalised over the corpus and averaged (on SciFact's 809 train claims: BM25
-0.694, all-MiniLM-L6-v2 0.660, this hybrid 0.736 nDCG@10).
+reproduce the teacher's scores (the teacher: :mod:`reasonir.label.teacher`).
 
 Each labelled row keeps its query and positive; its negatives become the row's own negatives (written and mined,
 scored too) followed by documents sampled from the teacher's top ``pool`` until there are ``candidates - 1``; the
@@ -33,48 +30,13 @@ import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 import numpy as np
 
 from reasonir.data.records import Document, TrainingRow
-
-TeacherKind = Literal["hybrid", "dense", "bm25"]
-EXTRA_PREFIX = "reasonir-label-extra-"
-
-
-@dataclass
-class TeacherConfig:
-    """How the teacher scores and which candidates each labelled row gets."""
-
-    kind: TeacherKind = "hybrid"
-    # hybrid: w * dense + (1 - w) * BM25, each min-max normalised per query. On SciFact's train claims w 0.3 / 0.4 /
-    # 0.5 / 0.6 / 0.7 score 0.722 / 0.730 / 0.736 / 0.738 / 0.735 nDCG@10 (benchmarks/bench_teacher_scifact.py)
-    dense_weight: float = 0.5
-    dense_model: str | None = None  # None: the retrieval layer's default encoder (all-MiniLM-L6-v2)
-    # texts scored per query: the positive and candidates - 1 negatives. 8: on SciFact's train claims 8 texts (and 2
-    # epochs) gave dev +0.012 nDCG@10 where 4 (1 epoch) gave +0.004 (benchmarks/explore_distill_scifact.py)
-    candidates: int = 8
-    pool: int = 30  # negatives are sampled from the teacher's top ``pool`` corpus documents
-    # drop a row whose positive the teacher ranks below this (None: keep every row); keeping all 1,171 SciFact
-    # questions instead of the 253 in the top 10 (at lr 5e-5) lost 0.013 dev nDCG@10 (explore_distill_scifact.py)
-    keep_k: int | None = 10
-    seed: int = 0
-    chunk: int = 256  # queries scored at once (memory: chunk x corpus floats per retriever)
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("hybrid", "dense", "bm25"):
-            raise ValueError(f"unknown teacher {self.kind!r}; expected hybrid, dense or bm25")
-        if self.candidates < 2:
-            raise ValueError("candidates must be at least 2 (a positive and a negative)")
-        if self.pool < self.candidates - 1:
-            raise ValueError(f"pool ({self.pool}) must hold at least candidates - 1 ({self.candidates - 1}) documents")
-        if not 0 <= self.dense_weight <= 1:
-            raise ValueError("dense_weight must be in [0, 1]")
-
-    def describe(self) -> str:
-        return f"hybrid(dense {self.dense_weight:g}, bm25 {1 - self.dense_weight:g})" if self.kind == "hybrid" \
-            else self.kind
+from reasonir.label.teacher import Teacher, TeacherConfig
+from reasonir.retrieve.base import document_text
+from reasonir.retrieve.scoring import rank_of
 
 
 @dataclass
@@ -90,46 +52,6 @@ class LabelReport:
                 "positive_teacher_rank": {f"<={k}": int((ranks <= k).sum()) for k in (1, 10, 100)}}
 
 
-def _minmax(scores: np.ndarray) -> np.ndarray:
-    lo = scores.min(axis=1, keepdims=True)
-    span = scores.max(axis=1, keepdims=True) - lo
-    return (scores - lo) / np.where(span > 0, span, 1.0)
-
-
-class Teacher:
-    """Scores queries against the corpus plus ``extras`` (texts outside it), through the retrieval layer."""
-
-    def __init__(self, documents: Sequence[Document], extras: Sequence[str], config: TeacherConfig) -> None:
-        self.config = config
-        self.bm25 = self.dense = None
-        if config.kind in ("hybrid", "bm25"):
-            from reasonir.retrieve import BM25Retriever
-
-            extra_docs = [Document(f"{EXTRA_PREFIX}{i}", t) for i, t in enumerate(extras)]
-            self.bm25 = BM25Retriever().index([*documents, *extra_docs])
-        if config.kind in ("hybrid", "dense"):
-            from reasonir.retrieve import DenseRetriever
-
-            self.dense = DenseRetriever(config.dense_model, show_progress=False).index(documents)
-            vectors = self.dense.document_embeddings()
-            if extras:
-                vectors = np.concatenate([vectors, self.dense.encode_documents(list(extras))])
-            self.vectors = vectors
-
-    def scores(self, queries: Sequence[str]) -> np.ndarray:
-        """(queries, corpus + extras) teacher scores in [0, 1] (hybrid) or the retriever's own scale."""
-        parts, weights = [], []
-        if self.dense is not None:
-            parts.append(self.dense.encode_queries(list(queries)) @ self.vectors.T)
-            weights.append(self.config.dense_weight if self.bm25 is not None else 1.0)
-        if self.bm25 is not None:
-            parts.append(np.stack([self.bm25.score_all(q) for q in queries]))
-            weights.append(1 - self.config.dense_weight if self.dense is not None else 1.0)
-        if len(parts) == 1:
-            return parts[0].astype(np.float32)
-        return sum(w * _minmax(p) for w, p in zip(weights, parts)).astype(np.float32)
-
-
 def _row_rng(seed: int, row: TrainingRow, number: int) -> np.random.Generator:
     key = f"{seed}:{row.seed_id}:{number}:{row.query}".encode()
     return np.random.default_rng(int.from_bytes(hashlib.sha256(key).digest()[:8], "little"))
@@ -138,8 +60,6 @@ def _row_rng(seed: int, row: TrainingRow, number: int) -> np.random.Generator:
 def label_rows(rows: Sequence[TrainingRow], documents: Sequence[Document],
                config: TeacherConfig | None = None) -> LabelReport:
     """Teacher scores for each row's positive and ``candidates - 1`` negatives (see the module doc)."""
-    from reasonir.retrieve.base import document_text
-
     config = config or TeacherConfig()
     texts = [document_text(d) for d in documents]
     position = {t: i for i, t in enumerate(texts)}
@@ -159,7 +79,7 @@ def label_rows(rows: Sequence[TrainingRow], documents: Sequence[Document],
         for offset, (row, row_scores) in enumerate(zip(chunk, scores)):
             pos = position[row.pos[0]]
             corpus = row_scores[:n]
-            rank = int((corpus > row_scores[pos]).sum()) + 1  # among corpus documents (the positive may be one)
+            rank = rank_of(corpus, row_scores[pos])  # among corpus documents (the positive may be one)
             report.teacher_ranks.append(rank)
             if config.keep_k is not None and rank > config.keep_k:
                 report.dropped["teacher_rank"] += 1

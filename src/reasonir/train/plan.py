@@ -1,0 +1,125 @@
+"""The plan of one training run, decided before the trainer starts: which rows train (and which are held out for
+the label-free signal), in which loss groups, how many epochs, and the settings printed at the start.
+
+Example:
+    >>> from reasonir.train.config import TrainConfig
+    >>> config = TrainConfig(data=["rows.jsonl"], output_dir="m", epochs=1.0, min_steps=30, max_epochs=3.0)
+    >>> epochs_for(config, steps_per_epoch=4)  # 30 steps would take 8 epochs; 3 at the most
+    3.0
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from reasonir.data.records import TrainingRow
+from reasonir.train.config import InstructionFormat, TrainConfig
+from reasonir.train.holdout import split_holdout
+from reasonir.train.rows import DISTILLED, Mixture, format_document, format_query, rows_to_datasets
+
+if TYPE_CHECKING:
+    import datasets
+
+
+class NotEnoughDataError(ValueError):
+    """No full batch of distinct texts could be formed, so no step ran (CLI exit code 2)."""
+
+    exit_code = 2
+
+
+def resolve_style(config: TrainConfig, is_llm: bool) -> InstructionFormat:
+    """GritLM format for LLM backbones (as ReasonIR-8B); none for BERT-style encoders such as all-MiniLM-L6-v2,
+    which take no instructions at search time either (``reasonir eval`` passes none), so training and evaluation
+    see queries alike. ``plain`` or ``e5`` train with prefixes when the evaluation will use them too."""
+    if config.instruction_format != "auto":
+        return config.instruction_format
+    return "gritlm" if is_llm else "none"
+
+
+def epochs_for(config: TrainConfig, steps_per_epoch: int) -> float:
+    """``config.epochs``, raised until training takes ``min_steps`` steps, but to at most ``max_epochs``."""
+    epochs = config.epochs
+    if config.max_steps <= 0 and steps_per_epoch and epochs * steps_per_epoch < (config.min_steps or 0):
+        epochs = math.ceil(config.min_steps / steps_per_epoch)
+        if config.max_epochs:  # tens of epochs over a few dozen rows memorise them (the demo's 20 rows, 30 steps)
+            epochs = max(config.epochs, min(epochs, config.max_epochs))
+    return epochs
+
+
+@dataclass
+class TrainingPlan:
+    """What one run trains on and for how long (see :func:`plan_training`)."""
+
+    style: InstructionFormat
+    query_prompt: str  # what every query is prefixed with (the instruction format's, empty for "none")
+    document_prompt: str
+    rows: list[TrainingRow]  # the training rows, the held-out ones left out
+    held: list[TrainingRow]  # held out for the label-free signal
+    groups: dict[str, datasets.Dataset]  # loss group -> its dataset (reasonir.train.rows.rows_to_datasets)
+    global_batch: int  # per-device batch x devices
+    epochs: float
+    summary: dict[str, object]  # the settings printed at the start and kept in the model card
+
+    @property
+    def usable(self) -> int:
+        return sum(len(d) for d in self.groups.values())
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return sum(len(d) // self.global_batch for d in self.groups.values())
+
+    def dataset(self) -> datasets.Dataset | dict[str, datasets.Dataset]:
+        """What the trainer takes: the one group's dataset, or all groups by name."""
+        return next(iter(self.groups.values())) if len(self.groups) == 1 else self.groups
+
+    def check(self) -> None:
+        """Raise :class:`NotEnoughDataError` when not one full batch can be formed (drop_last would train nothing)."""
+        if self.steps_per_epoch == 0:
+            raise NotEnoughDataError(
+                f"{self.usable} usable training rows cannot fill one batch of {self.global_batch}; "
+                "lower --batch-size (or --negatives, if rows were left out for lacking hard negatives) or add rows"
+            )
+
+
+def plan_training(config: TrainConfig, rows: Sequence[TrainingRow], is_llm: bool, world: int) -> TrainingPlan:
+    """Hold out a share of the rows, build the loss groups from the rest, and size the run (``config`` already
+    resolved against the base model's defaults)."""
+    style = resolve_style(config, is_llm)
+    train_rows, held = split_holdout(rows, config.holdout, config.holdout_min_rows, config.seed)
+    global_batch = config.batch_size * world
+    groups = rows_to_datasets(train_rows, config.negatives_per_query, style, global_batch,
+                              keep_short=config.keep_rows_without_negatives,
+                              default_instruction=config.default_instruction, distill=config.distill)
+    plan = TrainingPlan(style, format_query("", config.default_instruction, style), format_document("", style),
+                        train_rows, held, groups, global_batch, config.epochs, {})
+    plan.epochs = epochs_for(config, plan.steps_per_epoch)
+    plan.summary = config.summary(world) | {"epochs": plan.epochs}
+    if set(groups) == {DISTILLED}:  # no contrastive group: in-batch and hard-negative counts do not apply
+        plan.summary |= {"negatives_per_query": None, "effective_negatives_per_query": None}
+    return plan
+
+
+def describe(plan: TrainingPlan, config: TrainConfig, mixture: Mixture, *, is_llm: bool, checkpoint: str | None,
+             log: Callable[[str], None]) -> None:
+    """The lines printed before training: settings, data, model, distillation, raised epochs, rows left out."""
+    log("reasonir train: " + ", ".join(f"{k}={v}" for k, v in plan.summary.items()))
+    log("data: " + ", ".join(f"{name} {n} rows" for name, n in mixture.rows_per_source.items())
+        + f" (total {len(mixture.rows)}); "
+        + ", ".join(f"{len(d)} {name.replace('_', ' ')}" for name, d in plan.groups.items())
+        + (f"; {len(plan.held)} held out for the label-free dev signal" if plan.held else "")
+        + (f"; resuming from {checkpoint}" if checkpoint else ""))
+    log(f"model: {'LLM backbone, bidirectional attention' if is_llm else 'sentence-transformers encoder'};"
+        f" instruction format {plan.style}")
+    if DISTILLED in plan.groups:  # the summary's negatives describe the contrastive groups only
+        texts = len(plan.groups[DISTILLED].column_names) - 2  # anchor and label aside
+        log(f"distilled: {len(plan.groups[DISTILLED])} rows, each query against its own {texts} texts (no in-batch "
+            f"negatives), teacher temperature {config.teacher_temperature}")
+    if plan.epochs != config.epochs:
+        log(f"few rows: {plan.epochs:g} epochs so that training takes at least {config.min_steps} steps"
+            + (f" (at most {config.max_epochs:g} epochs)" if config.max_epochs else ""))
+    if plan.usable < len(plan.rows):
+        log(f"left out {len(plan.rows) - plan.usable} rows (fewer than {config.negatives_per_query} hard negatives "
+            "in a group too small for a batch)")
+

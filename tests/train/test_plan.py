@@ -1,0 +1,45 @@
+"""The training plan alone, without a model: held-out rows, loss groups, epochs, and the too-few-rows error."""
+from __future__ import annotations
+
+import pytest
+
+from reasonir.data.records import TrainingRow
+from reasonir.train.config import TrainConfig
+from reasonir.train.plan import NotEnoughDataError, epochs_for, plan_training
+
+
+def rows(n: int, negatives: int = 1, scored: bool = False) -> list[TrainingRow]:
+    meta = {"pos_scores": [0.9], "neg_scores": [0.1] * negatives} if scored else {}
+    return [TrainingRow(f"q{i}", [f"p{i}"], [f"n{i}-{j}" for j in range(negatives)], kind="hq", seed_id=str(i),
+                        meta=meta) for i in range(n)]
+
+
+def config(**kwargs) -> TrainConfig:
+    cfg = TrainConfig(data=["rows.jsonl"], output_dir="m", **kwargs)
+    cfg.resolve(temperature=0.05, learning_rate=2e-5, min_steps=0, merge_base=0.0, max_epochs=0.0)
+    return cfg
+
+
+def test_a_share_of_seeds_is_held_out_and_the_rest_fill_the_groups():
+    plan = plan_training(config(batch_size=4, holdout=0.25, holdout_min_rows=2), rows(40), is_llm=False, world=1)
+    assert len(plan.held) == 10 and len(plan.rows) == 30
+    assert list(plan.groups) == ["with_hard_negatives"] and plan.steps_per_epoch == 7
+    assert plan.style == "none" and plan.query_prompt == "" and plan.summary["epochs"] == 1.0
+
+
+def test_teacher_scored_rows_are_their_own_group_without_negative_counts():
+    plan = plan_training(config(batch_size=4, holdout=0.0), rows(12, scored=True), is_llm=True, world=2)
+    assert list(plan.groups) == ["teacher_scores"] and plan.global_batch == 8 and plan.style == "gritlm"
+    assert plan.summary["negatives_per_query"] is None and plan.summary["effective_negatives_per_query"] is None
+
+
+def test_few_rows_raise_epochs_up_to_the_cap():
+    assert epochs_for(config(min_steps=30, max_epochs=3.0), steps_per_epoch=4) == 3.0
+    assert epochs_for(config(min_steps=30), steps_per_epoch=4) == 8
+    assert epochs_for(config(min_steps=30, max_steps=5), steps_per_epoch=4) == 1.0  # max_steps decides
+
+
+def test_no_full_batch_is_an_error_before_any_model_loads():
+    plan = plan_training(config(batch_size=8, holdout=0.0), rows(5), is_llm=False, world=1)
+    with pytest.raises(NotEnoughDataError, match="cannot fill one batch of 8"):
+        plan.check()
