@@ -85,7 +85,7 @@ def merged(model_dir: Path, share: float, work: Path) -> str:
 
 def labelled(rows_file: Path, documents, work: Path) -> Path:
     from reasonir.data import read_training_rows, write_training_rows
-    from reasonir.synth.label import TeacherConfig, label_rows
+    from reasonir.label import TeacherConfig, label_rows
 
     target = work / "labelled.jsonl"
     if not target.exists():

@@ -42,7 +42,7 @@ def main() -> int:
     from reasonir.data.training import row_to_dict
     from reasonir.llm import ChatRequest, LLMConfig, Sampling, load_llm
     from reasonir.synth.llmcall import item_seed
-    from reasonir.synth.negatives import document_text
+    from reasonir.retrieve.base import document_text
 
     documents = {d.id: d for d in load_corpus(args.corpus)}
     wanted = [i for i in seed_ids(args.seeds_from) if i in documents]
@@ -61,7 +61,7 @@ def main() -> int:
             text = (result.text or "").strip()
             if not text:
                 continue
-            row = TrainingRow(text, [document_text(documents[doc_id])], [], kind="naive", seed_id=doc_id,
+            row = TrainingRow(text, [document_text(documents[doc_id], "row")], [], kind="naive", seed_id=doc_id,
                               meta={"row_id": f"{doc_id}:naive:0", "model": llm.model})
             out.write(json.dumps(row_to_dict(row)) + "\n")
             out.flush()

@@ -58,7 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lora-rank", type=int, default=0, help="> 0: train LoRA adapters (LLM backbones)")
     p.add_argument("--lora-dropout", type=float, default=None,
                    help="dropout on the LoRA adapters' inputs (default 0.05; 0 saves activation memory)")
-    p.add_argument("--bf16", action="store_true")
+    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
+                   help="bf16 autocast, fp32 master weights (default: where the GPU or CPU computes bf16 natively)")
     p.add_argument("--gradient-checkpointing", action="store_true")
     p.add_argument("--teacher-temperature", type=float, default=TrainConfig.teacher_temperature,
                    help="rows with a teacher's scores (reasonir label): the teacher softmax's temperature "

@@ -66,6 +66,20 @@ def apply_model_defaults(config: TrainConfig, is_llm: bool) -> None:
                    defaults.max_epochs)
 
 
+def use_bf16(setting: bool | None) -> bool:
+    """Whether training runs in bf16 autocast: ``setting`` when given, else where the device computes bf16 natively
+    (a CUDA GPU that supports it, or a CPU with AVX512-BF16 / AMX: ``reasonir.hardware.bf16_supported``)."""
+    if setting is not None:
+        return setting
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    from reasonir.hardware import bf16_supported
+
+    return bf16_supported()
+
+
 def copy_state(model) -> dict:
     """A CPU copy of the model's floating-point weights (what :func:`merge_weights` mixes back)."""
     return {name: tensor.detach().to("cpu", copy=True) for name, tensor in model.state_dict().items()

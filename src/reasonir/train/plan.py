@@ -1,5 +1,13 @@
 """The plan of one training run, decided before the trainer starts: which rows train (and which are held out for
-the label-free signal), in which loss groups, how many epochs, and the settings printed at the start.
+the label-free signal), in which loss groups, at which batch size, how many epochs, and the settings printed at the
+start.
+
+Held out: the pseudo-dev rows when the data has any (``reasonir.synth.devset``: synthesized to judge models, never
+trained on), else a share of the seeds. Batches: groups that learn from in-batch negatives never hold a text twice
+(a repeated text would be its own negative), so rows that share texts (mined negatives of a small corpus) fill
+fewer batches than ``rows // batch``; the plan counts the batches sentence-transformers' no-duplicates sampler
+really forms and halves the batch size until at least one does, instead of failing. Distilled rows train against
+their own texts only, so they take plain batches.
 
 Example:
     >>> from reasonir.train.config import TrainConfig
@@ -21,6 +29,10 @@ from reasonir.train.rows import DISTILLED, Mixture, format_document, format_quer
 
 if TYPE_CHECKING:
     import datasets
+
+
+MIN_BATCH = 2  # the smallest batch with an in-batch negative
+NO_DUPLICATE_CHECK_ROWS = 20_000  # count real no-duplicate batches up to this many rows (a second or so)
 
 
 class NotEnoughDataError(ValueError):
@@ -61,41 +73,80 @@ class TrainingPlan:
     global_batch: int  # per-device batch x devices
     epochs: float
     summary: dict[str, object]  # the settings printed at the start and kept in the model card
+    steps_per_epoch: int = 0  # full batches per epoch, as the batch samplers form them
+    lowered_from: int | None = None  # the batch size asked for, when it had to be lowered to fit the rows
 
     @property
     def usable(self) -> int:
         return sum(len(d) for d in self.groups.values())
 
     @property
-    def steps_per_epoch(self) -> int:
-        return sum(len(d) // self.global_batch for d in self.groups.values())
+    def in_batch_negatives(self) -> bool:
+        """True when a group learns from the batch's other documents (then batches hold no text twice)."""
+        return any(name != DISTILLED for name in self.groups)
 
     def dataset(self) -> datasets.Dataset | dict[str, datasets.Dataset]:
         """What the trainer takes: the one group's dataset, or all groups by name."""
         return next(iter(self.groups.values())) if len(self.groups) == 1 else self.groups
 
     def check(self) -> None:
-        """Raise :class:`NotEnoughDataError` when not one full batch can be formed (drop_last would train nothing)."""
+        """Raise :class:`NotEnoughDataError` when not one full batch can be formed even at the smallest batch size
+        (drop_last would train nothing)."""
         if self.steps_per_epoch == 0:
             raise NotEnoughDataError(
-                f"{self.usable} usable training rows cannot fill one batch of {self.global_batch}; "
-                "lower --batch-size (or --negatives, if rows were left out for lacking hard negatives) or add rows"
+                f"{self.usable} usable training rows cannot fill one batch of {self.global_batch} distinct texts; "
+                "add rows (or lower --negatives, if rows were left out for lacking hard negatives)"
             )
 
 
+def held_out(rows: Sequence[TrainingRow], config: TrainConfig) -> tuple[list[TrainingRow], list[TrainingRow]]:
+    """(training rows, held-out rows): the pseudo-dev rows when there are any, else a share of the seeds."""
+    dev = [r for r in rows if r.is_dev]
+    if dev:
+        return [r for r in rows if not r.is_dev], dev
+    return split_holdout(rows, config.holdout, config.holdout_min_rows, config.seed)
+
+
+def full_batches(groups: dict[str, datasets.Dataset], batch: int, seed: int) -> int:
+    """Full batches per epoch: distilled groups in plain batches, the others as sentence-transformers'
+    no-duplicates sampler forms them (it skips a row whose texts the batch already holds)."""
+    from sentence_transformers.base.sampler import NoDuplicatesBatchSampler
+
+    contrastive = any(name != DISTILLED for name in groups)
+    total = 0
+    for name, data in groups.items():
+        if name == DISTILLED and not contrastive or len(data) // batch == 0:
+            total += len(data) // batch
+        elif len(data) > NO_DUPLICATE_CHECK_ROWS:  # large groups: duplicates cost a few batches, not all
+            total += len(data) // batch
+        else:
+            total += sum(1 for _ in NoDuplicatesBatchSampler(data, batch, drop_last=True, seed=seed))
+    return total
+
+
 def plan_training(config: TrainConfig, rows: Sequence[TrainingRow], is_llm: bool, world: int) -> TrainingPlan:
-    """Hold out a share of the rows, build the loss groups from the rest, and size the run (``config`` already
-    resolved against the base model's defaults)."""
+    """Hold out the dev rows (or a share of the seeds), build the loss groups from the rest at a batch size they
+    can fill, and size the run (``config`` already resolved against the base model's defaults; its
+    ``batch_size`` is lowered when the rows cannot fill one batch)."""
     style = resolve_style(config, is_llm)
-    train_rows, held = split_holdout(rows, config.holdout, config.holdout_min_rows, config.seed)
-    global_batch = config.batch_size * world
-    groups = rows_to_datasets(train_rows, config.negatives_per_query, style, global_batch,
-                              keep_short=config.keep_rows_without_negatives,
-                              default_instruction=config.default_instruction, distill=config.distill)
+    train_rows, held = held_out(rows, config)
+    asked = config.batch_size
+    while True:
+        global_batch = config.batch_size * world
+        groups = rows_to_datasets(train_rows, config.negatives_per_query, style, global_batch,
+                                  keep_short=config.keep_rows_without_negatives,
+                                  default_instruction=config.default_instruction, distill=config.distill)
+        steps = full_batches(groups, global_batch, config.seed)
+        if steps > 0 or config.batch_size <= MIN_BATCH:
+            break
+        config.batch_size = max(MIN_BATCH, config.batch_size // 2)
     plan = TrainingPlan(style, format_query("", config.default_instruction, style), format_document("", style),
-                        train_rows, held, groups, global_batch, config.epochs, {})
+                        train_rows, held, groups, global_batch, config.epochs, {}, steps,
+                        asked if config.batch_size != asked else None)
     plan.epochs = epochs_for(config, plan.steps_per_epoch)
-    plan.summary = config.summary(world) | {"epochs": plan.epochs}
+    from reasonir.train.model import use_bf16  # torch only when asked
+
+    plan.summary = config.summary(world) | {"epochs": plan.epochs, "bf16": use_bf16(config.bf16)}
     if set(groups) == {DISTILLED}:  # no contrastive group: in-batch and hard-negative counts do not apply
         plan.summary |= {"negatives_per_query": None, "effective_negatives_per_query": None}
     return plan
@@ -116,6 +167,9 @@ def describe(plan: TrainingPlan, config: TrainConfig, mixture: Mixture, *, is_ll
         texts = len(plan.groups[DISTILLED].column_names) - 2  # anchor and label aside
         log(f"distilled: {len(plan.groups[DISTILLED])} rows, each query against its own {texts} texts (no in-batch "
             f"negatives), teacher temperature {config.teacher_temperature}")
+    if plan.lowered_from is not None:
+        log(f"batch size {config.batch_size}: these rows cannot fill a batch of {plan.lowered_from} distinct texts "
+            "(rows of a small corpus share their mined negatives)")
     if plan.epochs != config.epochs:
         log(f"few rows: {plan.epochs:g} epochs so that training takes at least {config.min_steps} steps"
             + (f" (at most {config.max_epochs:g} epochs)" if config.max_epochs else ""))

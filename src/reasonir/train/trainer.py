@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 from reasonir.train.artifacts import CHECKPOINTS, prepare_output, save_model, training_record
 from reasonir.train.config import TrainConfig, TrainResult
 from reasonir.train.memory import TrainingMemoryError, memory_hint
-from reasonir.train.model import apply_model_defaults, base_model_name, copy_state, load_base_model, merge_weights
+from reasonir.train.model import (apply_model_defaults, base_model_name, copy_state, load_base_model, merge_weights,
+                                  use_bf16)
 from reasonir.train.plan import NotEnoughDataError, TrainingPlan, describe, plan_training
 from reasonir.train.rows import load_sources, mix
 from reasonir.train.signals import Signals
@@ -125,7 +126,7 @@ def build_trainer(model: SentenceTransformer, config: TrainConfig, plan: Trainin
     loss = build_loss(model, config, distributed=world > 1, groups=list(plan.groups))
     dataset = plan.dataset()
     trainer = SentenceTransformerTrainer(
-        model=model, args=training_arguments(config, out, plan.epochs, evaluator is not None, world), loss=loss,
+        model=model, args=training_arguments(config, out, plan, evaluator is not None, world), loss=loss,
         train_dataset=dataset, evaluator=evaluator, data_collator=_collator(model, config, _columns(dataset)),
         callbacks=[callback],
     )
@@ -137,9 +138,9 @@ def build_trainer(model: SentenceTransformer, config: TrainConfig, plan: Trainin
     return trainer
 
 
-def training_arguments(config: TrainConfig, out: Path, epochs: float, evaluates: bool, world: int):
-    """The trainer's arguments: reasonir's batches (no duplicate texts, full batches, one group per batch),
-    schedule, checkpoints and devices."""
+def training_arguments(config: TrainConfig, out: Path, plan: TrainingPlan, evaluates: bool, world: int):
+    """The trainer's arguments: reasonir's batches (no duplicate texts where in-batch negatives are used, full
+    batches, one group per batch), schedule, checkpoints, precision and devices."""
     import torch
     from sentence_transformers.base.sampler import BatchSamplers, MultiDatasetBatchSamplers
     from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
@@ -149,14 +150,15 @@ def training_arguments(config: TrainConfig, out: Path, epochs: float, evaluates:
         output_dir=str(out / CHECKPOINTS),
         per_device_train_batch_size=config.batch_size,
         learning_rate=config.learning_rate,
-        num_train_epochs=epochs,
+        num_train_epochs=plan.epochs,
         max_steps=config.max_steps,
         warmup_steps=config.warmup_ratio,  # transformers 5 reads a float below 1 as a ratio of all steps
         weight_decay=config.weight_decay,
         seed=config.seed,
-        bf16=config.bf16,
+        bf16=use_bf16(config.bf16),
         **({"gradient_checkpointing": True} if config.gradient_checkpointing else {}),
-        batch_sampler=BatchSamplers.NO_DUPLICATES,  # a duplicate text would be its own "negative"
+        # a duplicate text would be its own "negative"; distilled rows see only their own texts
+        batch_sampler=BatchSamplers.NO_DUPLICATES if plan.in_batch_negatives else BatchSamplers.BATCH_SAMPLER,
         multi_dataset_batch_sampler=MultiDatasetBatchSamplers.PROPORTIONAL,  # each batch from one group, all rows used
         dataloader_drop_last=True,  # every step contrasts a full batch
         dataloader_num_workers=config.dataloader_num_workers,
