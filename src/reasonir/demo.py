@@ -1,28 +1,26 @@
-"""The main job: the whole ReasonIR pipeline on one corpus, end to end, with the embedded defaults.
+"""The main job on the bundled sample: ``reasonir adapt`` with sizes for a 10-minute run, and the labelled
+queries beside it for a before/after table.
 
-synthesize (HQ and VL rows with hard negatives, from the corpus documents only) -> label (a teacher, the hybrid of
-BM25 and the base encoder, scores each row's positive and negatives: ``reasonir.label``) -> train
-(all-MiniLM-L6-v2 distils the teacher's scores) -> evaluate BM25, the base encoder and the fine-tuned one on the
-dataset's queries, side by side.
-
-The defaults are sized so ``make demo`` finishes in minutes on a 2-core laptop with SmolLM2-135M as the LLM: that
-proves the pipeline runs, not that the data is good (point ``--llm-base-url`` at a capable model for that).
-Every stage resumes: a rerun reuses the synthesized rows (and the LLM cache) and retrains only if asked.
+It is ``adapt`` (one code path): synthesize HQ and VL rows and the pseudo-dev rows from the *documents* only (the
+sample's claims never reach the LLM), label them with the teacher, train the candidate recipes, hand back the one
+that beats the base on the pseudo-dev set (or the base), index it, and evaluate BM25, the base, every candidate and
+the handed-back model on the sample's 50 claims. SmolLM2-135M as the LLM proves the pipeline runs on a 2-core
+laptop, not that the data is good: point ``--llm-base-url`` at a capable model for that. A rerun resumes (and
+skips what is done); ``overwrite`` starts again.
 
 Example (about 10 minutes on 2 cores)::
 
-    reasonir demo --dataset examples/scifact-sample --workdir demo-output
+    reasonir demo --workdir demo-output
 """
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from reasonir.data.records import Dataset
+from reasonir.adapt import AdaptConfig, AdaptResult, adapt
+from reasonir.llm.config import LLMConfig
+from reasonir.llm.types import LLM
 
 
 def bundled_sample() -> Path:
@@ -32,188 +30,37 @@ def bundled_sample() -> Path:
 
 @dataclass
 class DemoConfig:
-    """Sizes of each stage, for a CPU laptop and the 135M-parameter embedded LLM (``make demo`` within about 10
-    minutes on 2 cores from cold caches). Synthesis settings are the synthesizer's own defaults (sampling,
-    round-trip selection with the base encoder) with fewer candidates per seed; training settings the trainer's,
-    chosen per base model (all-MiniLM-L6-v2: half the base weights merged back after training, WiSE-FT)."""
+    """``adapt``'s settings with smaller sizes, for a 2-core laptop and the 135M-parameter embedded LLM."""
 
     dataset: str | Path = field(default_factory=bundled_sample)
     workdir: str | Path = "demo-output"
-    hq_seeds: int = 60  # seed documents for HQ rows
+    # seed documents: 15% become pseudo-dev seeds, which need 67 seeds to reach the synthesizer's minimum of 10
+    seeds: int = 80
     # 4 of the synthesizer's 12: on SciFact, keeping the best of 4 or of 8 made no measurable difference to the
     # fine-tuned model (benchmarks/results/sweep_finetune_scifact_round2.json), and more cost the demo minutes
     hq_candidates: int = 4
-    vl_seeds: int = 6  # seed documents for VL rows
+    vl_seeds: int = 6  # seed documents for VL rows (long generations: the slowest requests)
     vl_words: tuple[int, int] = (300, 600)  # the paper's range is 300-2000 words; SmolLM2's 2k window fits the short end
-    base_model: str | None = None  # None: all-MiniLM-L6-v2 (reasonir.models.DEFAULT_ENCODER)
-    # a few dozen rows: 8 gives several steps an epoch (on SciFact's dev claims batch 16 trained as well as 32)
-    batch_size: int = 8  # lowered when the rows cannot fill one batch
-    epochs: float = 1.0  # the trainer raises it toward the base model's minimum steps (MiniLM: 30, at most 3 epochs)
-    min_steps: int | None = None  # None: the base model's (models/instructions.json)
-    # all-MiniLM-L6-v2 was trained on 128 word pieces; 128 instead of 256 about halves a step's cost on 2 cores
-    # (a SciFact step of 32 rows with one hard negative at 256 tokens took 24-38 s), and search still reads 256
-    document_max_length: int = 128
-    merge_base: float | None = None  # None: the base model's (MiniLM 0.5, WiSE-FT)
-    # pseudo-labels from the hybrid teacher (reasonir.label); False trains on the rows' one-hot labels
-    label: bool = True
-    # texts the teacher scores per row: 4 of the labeller's 8 keeps training within the demo's 10 minutes (8 took
-    # 171 s for 29 rows on 2 busy cores, one-hot rows 21 s)
+    # texts the teacher scores per row: 4 of the labeller's 8 keeps training within the demo's minutes
     label_candidates: int = 4
-    retrain: bool = False  # train again even if workdir/model exists
+    base_model: str | None = None  # None: all-MiniLM-L6-v2 (reasonir.models.DEFAULT_ENCODER)
+    llm: LLMConfig = field(default_factory=LLMConfig)  # the embedded SmolLM2 unless it names an endpoint
+
+    def adapt_config(self) -> AdaptConfig:
+        config = AdaptConfig(corpus=str(self.dataset), eval=str(self.dataset), seeds=self.seeds,
+                             base_model=self.base_model, llm=self.llm,
+                             # all-MiniLM-L6-v2 was trained on 128 word pieces; 128 about halves a step's cost on
+                             # 2 cores, and search still reads 256
+                             train={"document_max_length": 128})
+        config.synth.hq.candidates = self.hq_candidates
+        config.synth.vl.max_seeds, config.synth.vl.length_words = self.vl_seeds, self.vl_words
+        config.teacher.candidates = self.label_candidates
+        return config
 
 
-@dataclass
-class DemoResult:
-    synthesized: dict[str, int]  # rows per kind
-    train_rows: int
-    table: Any  # reasonir.evaluate.Comparison
-    seconds: dict[str, float] = field(default_factory=dict)
-    usage: str = ""
-    synthesis: dict[str, Any] = field(default_factory=dict)  # the synthesis report (as_dict)
-    holdout: dict[str, Any] = field(default_factory=dict)  # label-free dev signal from training
-    labelled: dict[str, Any] = field(default_factory=dict)  # the teacher's labelling summary (label_rows)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"synthesized": self.synthesized, "train_rows": self.train_rows, "table": self.table.to_dict(),
-                "seconds": {k: round(v, 1) for k, v in self.seconds.items()}, "synthesis": self.synthesis,
-                "holdout": self.holdout, "labelled": self.labelled}
-
-
-def _synthesize(documents, llm, out: Path, config: DemoConfig) -> Any:
-    from reasonir.synth import SynthConfig, synthesize
-
-    synth = SynthConfig(kinds=("hq", "vl"))
-    synth.seeds.n = max(config.hq_seeds, config.vl_seeds)
-    synth.hq.max_seeds, synth.vl.max_seeds = config.hq_seeds, config.vl_seeds
-    synth.hq.candidates = config.hq_candidates
-    synth.vl.length_words = config.vl_words
-    return synthesize(documents, llm, out, synth)
-
-
-def _train_fitting_batch(data: list[str], model_dir: Path, config: DemoConfig, batch_size: int, log) -> Any:
-    """Train, halving the batch while the rows cannot fill one (a mined negative shared by several rows is a
-    repeated text, which the no-duplicates batch sampler keeps out of a batch)."""
-    from reasonir.train import NotEnoughDataError, TrainConfig
-    from reasonir.train.trainer import fit
-
-    while True:
-        try:
-            return fit(TrainConfig(data=data, output_dir=model_dir, base_model=config.base_model,
-                                   batch_size=batch_size, epochs=config.epochs, min_steps=config.min_steps,
-                                   merge_base=config.merge_base,
-                                   progress=False,
-                                   document_max_length=config.document_max_length, overwrite=True), log=log)
-        except NotEnoughDataError:
-            if batch_size <= 2:
-                raise
-            batch_size //= 2
-            log(f"too few distinct rows for that batch; retrying with batch size {batch_size}")
-
-
-def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str], None] = print) -> DemoResult:
-    """Synthesize, train and evaluate on ``config.dataset``; ``llm`` defaults to the embedded SmolLM2. Prints one
-    line per stage through ``log``; the details (synthesis report, training log) go to ``<workdir>/demo.log``
-    (``reasonir demo`` also sends third-party logs there: ``quiet_third_party``)."""
-    from reasonir.data import load_dataset, read_training_rows
-    from reasonir.data.atomic import atomic_open
-    from reasonir.evaluate import compare_retrievers
-    from reasonir.llm import load_llm
-    from reasonir.retrieve import BM25Retriever, DenseRetriever, HybridRetriever
-
+def run_demo(config: DemoConfig | None = None, llm: LLM | None = None, *, overwrite: bool = False,
+             log: Callable[[str], None] = print) -> AdaptResult:
+    """``adapt`` on ``config.dataset``'s corpus into ``config.workdir``, evaluated on its queries; ``llm`` defaults
+    to ``load_llm(config.llm)``, started only if synthesis has work left."""
     config = config or DemoConfig()
-    work = Path(config.workdir)
-    work.mkdir(parents=True, exist_ok=True)
-    detail = _file_logger(work / "demo.log")
-    dataset: Dataset = load_dataset(str(config.dataset))
-    seconds: dict[str, float] = {}
-
-    # 1. Synthesize from the documents alone: the evaluation queries never reach the LLM.
-    log(f"[1/4] synthesizing from {len(dataset.documents)} documents of {config.dataset} "
-        f"({config.hq_seeds} HQ seeds, {config.vl_seeds} VL seeds) ...")
-    start = time.perf_counter()
-    owned = llm is None
-    llm = llm or load_llm()
-    rows_file = work / "rows.jsonl"
-    try:
-        report = _synthesize(dataset.documents, llm, rows_file, config)
-        usage = report.usage_text
-    finally:
-        if owned:
-            llm.close()
-    detail(report.format())
-    seconds["synthesize"] = time.perf_counter() - start
-    counts = dict(report.kept)
-    rates = report.rates()
-    log(f"      kept {report.rows} rows ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}) of "
-        f"{sum(report.candidates.values())} candidates; seeds yielding a row: "
-        + ", ".join(f"{k} {v:.0%}" for k, v in sorted(rates['seed_yield'].items()))
-        + f"; {seconds['synthesize']:.0f} s")
-
-    loaded = read_training_rows(rows_file) if rows_file.exists() else []
-    if not loaded:
-        raise RuntimeError(f"the LLM produced no usable rows; see the synthesis report in {work / 'demo.log'}")
-
-    # 2. Label: the teacher's scores for each row's texts (rows it cannot place are dropped).
-    start = time.perf_counter()
-    train_file = rows_file
-    labelled: dict[str, Any] = {}
-    if config.label:
-        from reasonir.data import write_training_rows
-        from reasonir.label import TeacherConfig, label_rows
-
-        teacher = TeacherConfig(dense_model=config.base_model, candidates=config.label_candidates)
-        log(f"[2/4] labelling with the teacher, {teacher.describe()} ...")
-        labels = label_rows(loaded, dataset.documents, teacher)
-        if labels.rows:
-            train_file = write_training_rows(labels.rows, work / "rows.labelled.jsonl", overwrite=True)
-            loaded = labels.rows
-        labelled = labels.summary()
-        log(f"      {len(labels.rows)} of {labels.rows_in} rows kept (positive in the teacher's top "
-            f"{teacher.keep_k}), {teacher.candidates} texts scored each; {time.perf_counter() - start:.0f} s")
-    seconds["label"] = time.perf_counter() - start
-
-    # 3. Train on the rows (ReasonIR mixes VL and HQ data).
-    start = time.perf_counter()
-    model_dir = work / "model"
-    holdout: dict[str, Any] = {}
-    log(f"[3/4] fine-tuning {config.base_model or 'all-MiniLM-L6-v2'} on {len(loaded)} rows ...")
-    if config.retrain or not (model_dir / "config_sentence_transformers.json").exists():
-        result = _train_fitting_batch([str(train_file)], model_dir, config, max(2, min(config.batch_size,
-                                                                                        len(loaded))), detail)
-        from reasonir.train.holdout import HOLDOUT_K
-
-        holdout = {"rows": result.holdout_rows, "k": HOLDOUT_K, "recall_before": result.holdout_before,
-                   "recall_after": result.holdout_after, "teacher_tau_before": result.teacher_tau_before,
-                   "teacher_tau_after": result.teacher_tau_after}
-        signal = (f"; held-out synthesized rows: positive recall@{HOLDOUT_K} {result.holdout_before:.2f} -> "
-                  f"{result.holdout_after:.2f}" if result.holdout_rows else "")
-        if result.teacher_tau_rows:
-            signal += f", agreement with the teacher {result.teacher_tau_before:.2f} -> {result.teacher_tau_after:.2f}"
-        log(f"      {result.steps} steps, final loss {result.train_loss:.3f}{signal}")
-    else:
-        log(f"      reusing {model_dir} (pass --retrain to train again)")
-    seconds["train"] = time.perf_counter() - start
-
-    # 4. Evaluate before and after, beside BM25, and each encoder in a hybrid with BM25 (the base one is the control).
-    log(f"[4/4] evaluating on {len(dataset.queries)} queries ...")
-    start = time.perf_counter()
-    base, tuned = DenseRetriever(config.base_model, show_progress=False), \
-        DenseRetriever(str(model_dir), show_progress=False)
-    retrievers = {"bm25": BM25Retriever(), "minilm (base)": base, "minilm (fine-tuned)": tuned,
-                  "hybrid (bm25 + base)": HybridRetriever([BM25Retriever(), base]),
-                  "hybrid (bm25 + fine-tuned)": HybridRetriever([BM25Retriever(), tuned])}
-    table = compare_retrievers(dataset, retrievers, name=str(config.dataset))
-    seconds["evaluate"] = time.perf_counter() - start
-    result = DemoResult(counts, len(loaded), table, seconds, usage, report.as_dict(), holdout, labelled)
-    summary = result.as_dict() | {"config": asdict(config)}
-    with atomic_open(work / "results.json", overwrite=True) as fh:  # each run replaces the last run's results
-        fh.write(json.dumps(summary, indent=2, default=str))
-    return result
-
-
-def _file_logger(path: Path) -> Callable[[str], None]:
-    def write(message: str) -> None:
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(message.rstrip() + "\n")
-
-    return write
+    return adapt(config.adapt_config(), config.workdir, llm, overwrite=overwrite, progress=False, log=log)

@@ -1,12 +1,11 @@
-"""The main job's control flow: synthesize -> train -> compare, on a slice of the bundled sample.
+"""The main job's wiring: ``reasonir demo`` is ``adapt`` on a slice of the bundled sample with its labelled queries.
 
 The LLM is scripted here (its answers depend on the prompt); ``make demo`` runs the same code with the embedded
-SmolLM2, and tests/synth/test_real_llm.py covers synthesis with the real model.
+SmolLM2, and tests/adapt covers adapt's stages, resume and choice.
 """
 from __future__ import annotations
 
 import json
-import shutil
 
 from reasonir.demo import DemoConfig, bundled_sample, run_demo
 from reasonir.llm import ScriptedLLM
@@ -30,29 +29,25 @@ def small_sample(tmp_path, n_docs: int = 60, n_queries: int = 8):
     return dst
 
 
-def test_demo_synthesizes_trains_and_compares_before_and_after(tmp_path):
-    config = DemoConfig(dataset=small_sample(tmp_path), workdir=tmp_path / "work", hq_seeds=6, vl_seeds=2,
-                        vl_words=(40, 60), batch_size=4, epochs=1, min_steps=0)
-    result = run_demo(config, ScriptedLLM(scripted_answers), log=lambda _: None)
+def test_demo_adapts_the_sample_and_compares_before_and_after(tmp_path):
+    config = DemoConfig(dataset=small_sample(tmp_path), workdir=tmp_path / "work", seeds=30, vl_seeds=2,
+                        vl_words=(40, 60))
+    config_for_adapt = config.adapt_config()
+    assert config_for_adapt.eval == str(config.dataset) and config_for_adapt.synth.hq.candidates == 4
+    llm = ScriptedLLM(scripted_answers)
+    result = run_demo(config, llm, log=lambda _: None)
 
-    assert result.synthesized["hq"] > 0
     rows = [json.loads(line) for line in (tmp_path / "work" / "rows.jsonl").read_text().splitlines()]
     sample_queries = (config.dataset / "queries.jsonl").read_text()
-    assert all(row["query"] not in sample_queries for row in rows)  # evaluation queries never used for training
-    assert (tmp_path / "work" / "model" / "modules.json").exists()
-    labelled = [json.loads(line) for line in (tmp_path / "work" / "rows.labelled.jsonl").read_text().splitlines()]
-    assert result.labelled["rows_in"] == len(rows) and result.labelled["rows_out"] == len(labelled) > 0
-    # each labelled row carries the teacher's scores of its texts
-    assert all(len(r["meta"]["neg_scores"]) == len(r["neg"]) == config.label_candidates - 1 for r in labelled)
-    table = result.table.to_dict()["results"]
-    assert set(table) == {"bm25", "minilm (base)", "minilm (fine-tuned)", "hybrid (bm25 + base)",
-                          "hybrid (bm25 + fine-tuned)"}  # the base hybrid is the control for the fine-tuned one
+    assert rows and all(row["query"] not in sample_queries for row in rows)  # evaluation queries never trained on
+    assert (tmp_path / "work" / "model" / "modules.json").exists() and (tmp_path / "work" / "index").is_dir()
+    # 30 seeds give fewer than 10 dev seeds: nothing can vouch for a fine-tuned model, so the base is handed back
+    assert result.chosen == "base" and "no pseudo-dev rows" in result.reason
+    table = result.report["stages"]["evaluate"]["summary"]["table"]["results"]
+    assert {"bm25", "base", "adapted (base)", "hybrid (bm25 + base)", "hybrid (bm25 + adapted)"} <= set(table)
     assert all(0.0 <= scores["ndcg@10"] <= 1.0 for scores in table.values())
-    saved = json.loads((tmp_path / "work" / "results.json").read_text())
-    assert saved["table"]["results"] == table
+    assert json.loads((tmp_path / "work" / "report.json").read_text())["chosen"] == "base"
 
-    # a rerun reuses rows and model: no new LLM call, no retraining
-    again = ScriptedLLM(scripted_answers)
+    again = ScriptedLLM(scripted_answers)  # a rerun resumes: no new LLM call, nothing retrained
     run_demo(config, again, log=lambda _: None)
     assert again.calls == []
-    shutil.rmtree(tmp_path / "work")

@@ -1,4 +1,5 @@
-"""``reasonir demo``: the whole pipeline (synthesize, train, evaluate) on the bundled sample or your dataset."""
+"""``reasonir demo``: ``reasonir adapt`` on the bundled sample (or your BEIR folder) with sizes for a 10-minute run,
+evaluated on its labelled queries."""
 from __future__ import annotations
 
 import argparse
@@ -9,47 +10,44 @@ def register(sub: argparse._SubParsersAction) -> None:
     from reasonir.demo import DemoConfig
     from reasonir.llm.cli_args import add_llm_arguments
 
-    p = sub.add_parser("demo", help="synthesize, train and evaluate end to end (the main job)",
-                       description="Synthesize training rows from the dataset's documents with an LLM, fine-tune "
-                                   "all-MiniLM-L6-v2 on them, and compare BM25, the base and the fine-tuned encoder.")
-    p.add_argument("--dataset", help="BEIR folder or bright:TASK spec (default: the bundled SciFact sample)")
-    p.add_argument("--workdir", default="demo-output", help="where rows, model and results.json go")
     defaults = DemoConfig()
-    p.add_argument("--hq-seeds", type=int, default=defaults.hq_seeds, help="seed documents for HQ rows")
+    p = sub.add_parser("demo", help="adapt the bundled sample and compare before and after (the main job)",
+                       description="reasonir adapt on a BEIR folder's corpus (default: the bundled SciFact sample) "
+                                   "with smaller sizes, then BM25, the base encoder, every trained candidate and "
+                                   "the handed-back model on its labelled queries.")
+    p.add_argument("--dataset", help="BEIR folder (default: the bundled SciFact sample)")
+    p.add_argument("--workdir", default=str(defaults.workdir), help="the adapt output folder")
+    p.add_argument("--seeds", type=int, default=defaults.seeds, help="seed documents")
     p.add_argument("--hq-candidates", type=int, default=defaults.hq_candidates,
                    help="HQ questions sampled per seed, the best kept")
     p.add_argument("--vl-seeds", type=int, default=defaults.vl_seeds, help="seed documents for VL rows")
-    p.add_argument("--epochs", type=float, default=defaults.epochs)
     p.add_argument("--base-model", help="encoder to fine-tune (default all-MiniLM-L6-v2)")
-    p.add_argument("--retrain", action="store_true", help="train again even if WORKDIR/model exists")
-    p.add_argument("--no-label", dest="label", action="store_false",
-                   help="train on the rows' own labels, without the teacher's scores")
+    p.add_argument("--overwrite", action="store_true", help="start again instead of resuming WORKDIR")
     add_llm_arguments(p)
     p.add_argument("--output", choices=["text", "json"], default="text")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from reasonir.demo import DemoConfig, run_demo
-    from reasonir.llm.cli_args import llm_from_args
-
-    config = DemoConfig(workdir=args.workdir, hq_seeds=args.hq_seeds, hq_candidates=args.hq_candidates,
-                        vl_seeds=args.vl_seeds, epochs=args.epochs,
-                        base_model=args.base_model, retrain=args.retrain, label=args.label)
-    if args.dataset:
-        config.dataset = args.dataset
     from pathlib import Path
 
+    from reasonir.demo import DemoConfig, run_demo
+    from reasonir.llm.cli_args import config_from_args
     from reasonir.logs import quiet_third_party
 
+    config = DemoConfig(workdir=args.workdir, seeds=args.seeds, hq_candidates=args.hq_candidates,
+                        vl_seeds=args.vl_seeds, base_model=args.base_model, llm=config_from_args(args))
+    if args.dataset:
+        config.dataset = args.dataset
     Path(config.workdir).mkdir(parents=True, exist_ok=True)
     quiet_third_party(Path(config.workdir) / "demo.log")
-    with llm_from_args(args) as llm:
-        result = run_demo(config, llm)
+    result = run_demo(config, overwrite=args.overwrite)
     if args.output == "json":
-        print(json.dumps(result.as_dict()))
-    else:
-        print(result.usage)
-        print(result.table.to_text())
-        print("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in result.seconds.items()))
+        print(json.dumps(result.report, default=str))
+        return 0
+    stages = result.report["stages"]
+    print(f"\nhanded back: {result.chosen}. {result.reason}")
+    print(stages["evaluate"]["summary"]["text"])
+    print("seconds: " + ", ".join(f"{name} {stage['seconds']:.0f}" for name, stage in stages.items())
+          + f"; report: {result.out / 'report.md'}")
     return 0

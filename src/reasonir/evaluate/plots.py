@@ -76,3 +76,30 @@ def plot_budget_curve(curves: Mapping[str, Mapping[int, float]], path: str | Pat
     out = _save(fig, path)
     plt.close(fig)
     return out
+
+
+def plot_bars(groups: Mapping[str, Mapping[str, float]], path: str | Path, *, title: str = "",
+              metric: str = "nDCG@10", highlight: str | None = None) -> Path:
+    """Grouped bars: ``{series: {model: score}}`` (e.g. pseudo-dev and real nDCG@10 per model), the model named
+    ``highlight`` outlined."""
+    plt = _pyplot()
+    models = list(dict.fromkeys(m for series in groups.values() for m in series))
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(models) + 2), 4))
+    width = 0.8 / max(len(groups), 1)
+    for i, (series, scores) in enumerate(groups.items()):
+        xs = [j + i * width for j, m in enumerate(models) if m in scores]
+        bars = ax.bar(xs, [scores[m] for m in models if m in scores], width, label=series)
+        for x, m, bar in zip(xs, [m for m in models if m in scores], bars):
+            ax.annotate(f"{scores[m]:.3f}", (x, bar.get_height()), ha="center", va="bottom", fontsize=7)
+            if m == highlight:
+                bar.set_edgecolor("black")
+                bar.set_linewidth(2)
+    ax.set_xticks([j + width * (len(groups) - 1) / 2 for j in range(len(models))])
+    ax.set_xticklabels(models, rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel(metric)
+    ax.legend(fontsize=8)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.set_title(title, fontsize=9)
+    out = _save(fig, path)
+    plt.close(fig)
+    return out

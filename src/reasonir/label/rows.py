@@ -42,13 +42,15 @@ from reasonir.retrieve.scoring import rank_of
 @dataclass
 class LabelReport:
     rows: list[TrainingRow]
-    rows_in: int
+    rows_in: int  # rows to label (pseudo-dev rows not counted)
     dropped: Counter = field(default_factory=Counter)
+    dev_rows: int = 0  # pseudo-dev rows passed through (at the end of ``rows``)
     teacher_ranks: list[int] = field(default_factory=list)  # of every row read, kept or not
 
     def summary(self) -> dict:
         ranks = np.asarray(self.teacher_ranks or [0])
-        return {"rows_in": self.rows_in, "rows_out": len(self.rows), "dropped": dict(self.dropped),
+        return {"rows_in": self.rows_in, "rows_out": len(self.rows) - self.dev_rows, "dev_rows": self.dev_rows,
+                "dropped": dict(self.dropped),
                 "positive_teacher_rank": {f"<={k}": int((ranks <= k).sum()) for k in (1, 10, 100)}}
 
 
@@ -59,8 +61,12 @@ def _row_rng(seed: int, row: TrainingRow, number: int) -> np.random.Generator:
 
 def label_rows(rows: Sequence[TrainingRow], documents: Sequence[Document],
                config: TeacherConfig | None = None) -> LabelReport:
-    """Teacher scores for each row's positive and ``candidates - 1`` negatives (see the module doc)."""
+    """Teacher scores for each row's positive and ``candidates - 1`` negatives (see the module doc). Pseudo-dev
+    rows (``TrainingRow.is_dev``) pass through unscored and unselected: the teacher is one of the rankers they judge.
+    """
     config = config or TeacherConfig()
+    dev = [r for r in rows if r.is_dev]
+    rows = [r for r in rows if not r.is_dev]
     texts = [document_text(d) for d in documents]
     position = {t: i for i, t in enumerate(texts)}
     extras: list[str] = []
@@ -99,4 +105,6 @@ def label_rows(rows: Sequence[TrainingRow], documents: Sequence[Document],
                     "neg_scores": [round(float(row_scores[j]), 5) for j in negatives],
                     "teacher": config.describe(), "teacher_rank": rank}
             report.rows.append(replace(row, neg=[all_texts[j] for j in negatives], meta=meta))
+    report.rows.extend(dev)
+    report.dev_rows = len(dev)
     return report

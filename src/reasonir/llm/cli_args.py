@@ -49,6 +49,11 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None) -> LLMConfig:
     """Flags over config file and environment over defaults."""
+    return LLMConfig.resolve(flag_overrides(args), environ=environ)
+
+
+def flag_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """The ``--llm-*`` flags a user set, as ``LLMConfig`` fields."""
     overrides = {
         "base_url": getattr(args, "llm_base_url", None),
         "model": getattr(args, "llm_model", None),
@@ -63,7 +68,7 @@ def config_from_args(args: argparse.Namespace, *, environ: Mapping[str, str] | N
         "backend": getattr(args, "llm_backend", None),
         "embedded_engine": getattr(args, "llm_embedded_engine", None),
     }
-    return LLMConfig.resolve(overrides, environ=environ)
+    return {k: v for k, v in overrides.items() if v is not None}
 
 
 def llm_from_args(args: argparse.Namespace) -> BaseLLM:

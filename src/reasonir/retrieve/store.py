@@ -34,8 +34,15 @@ def is_index(folder: str | Path) -> bool:
     return (Path(folder) / MANIFEST).is_file()
 
 
+def index_folder(folder: str | Path) -> Path:
+    """The index a folder names: the folder itself, or the ``index/`` inside it (what ``reasonir adapt`` writes,
+    so ``reasonir serve OUT`` serves an adapted corpus)."""
+    folder = Path(folder)
+    return folder / "index" if not is_index(folder) and is_index(folder / "index") else folder
+
+
 def read_manifest(folder: str | Path) -> dict:
-    path = Path(folder) / MANIFEST
+    path = index_folder(folder) / MANIFEST
     if not path.is_file():
         raise FileNotFoundError(f"{folder}: not a reasonir index (no {MANIFEST})")
     try:
@@ -110,6 +117,7 @@ def load_index(folder: str | Path, **kwargs) -> Retriever:
     """
     from reasonir.retrieve import registry
 
+    folder = index_folder(folder)
     kind = read_manifest(folder)["kind"]
     if kind not in registry.kinds():
         raise DataError(Path(folder) / MANIFEST, None, "kind", f"unknown index kind {kind!r}")

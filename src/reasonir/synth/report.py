@@ -35,6 +35,7 @@ class SynthReport:
     fingerprint: str
     prompt_style: str = ""
     resumed_items: int = 0  # (seed, kind) outcomes that earlier runs had finished
+    not_started: int = 0  # (seed, kind) chains left for a later run when the time budget ran out (this run)
     seeds: SeedStats = field(default_factory=SeedStats)
     seeds_tried: Counter = field(default_factory=Counter)  # per kind
     seeds_with_row: Counter = field(default_factory=Counter)  # per kind: seeds that yielded at least one kept row
@@ -103,7 +104,7 @@ class SynthReport:
             "seeds_tried": dict(self.seeds_tried), "seeds_with_row": dict(self.seeds_with_row), **self.rates(),
             "dropped": dict(self.dropped), "roundtrip": dict(self.roundtrip), "negatives": dict(self.negatives),
             "vl_query_words": histogram(self.vl_query_words), "vl_target_words": histogram(self.vl_target_words),
-            "salvaged": dict(self.salvaged), "resumed_items": self.resumed_items,
+            "salvaged": dict(self.salvaged), "resumed_items": self.resumed_items, "not_started": self.not_started,
             "seeds": {k: v for k, v in asdict(self.seeds).items() if k != "failures"},
             "errors": self.errors[:5] + self.seeds.failures[:5], "usage": self.usage, "seconds": round(self.seconds, 2),
             "setup_seconds": round(self.setup_seconds, 2), "llm_busy_seconds": round(self.llm_busy_seconds, 2),
@@ -119,7 +120,8 @@ class SynthReport:
             + f", prompt style {self.prompt_style}"
             + (f"; pseudo-dev rows {sum(self.dev_rows.values())} of {sum(self.dev_seeds.values())} dev seeds"
                if self.dev_seeds else "")
-            + (f"; {self.resumed_items} seeds finished by an earlier run" if self.resumed_items else ""),
+            + (f"; {self.resumed_items} seeds finished by an earlier run" if self.resumed_items else "")
+            + (f"; {self.not_started} seeds left unstarted at the time budget" if self.not_started else ""),
             f"seeds: {s.documents} documents, {s.empty} empty, {s.short} short, {s.duplicate} duplicate, "
             f"{s.truncated} truncated for prompts; {s.candidates} candidates, {s.judge_failed} judge failures, "
             f"{s.below_threshold} below threshold, {s.selected} selected",

@@ -134,7 +134,8 @@ def _needs_ranker(config: SynthConfig) -> bool:
 
 async def asynthesize(documents: Sequence[Document], llm: LLM, out_path: str | Path, config: SynthConfig | None = None,
                       *, classifier: Classifier | None = None, resume: bool = False, overwrite: bool = False,
-                      progress: bool = False, ranker: CorpusRanker | None = None) -> SynthReport:
+                      progress: bool = False, ranker: CorpusRanker | None = None,
+                      deadline: float | None = None) -> SynthReport:
     """The async form of ``synthesize`` (for callers already inside an event loop)."""
     config = config or SynthConfig()
     start = time.perf_counter()
@@ -181,6 +182,9 @@ async def asynthesize(documents: Sequence[Document], llm: LLM, out_path: str | P
 
         async def chain(seed: Seed, kind: Kind) -> None:
             async with gate:
+                if deadline is not None and time.monotonic() > deadline:
+                    report.not_started += 1  # the time budget is spent: a rerun past it starts them
+                    return
                 await run.seed_chain(seed, kind)
 
         try:
@@ -208,13 +212,15 @@ def _bar(enabled: bool, desc: str, total: int | None = None, initial: int = 0, u
 
 def synthesize(documents: Sequence[Document], llm: LLM, out_path: str | Path, config: SynthConfig | None = None,
                *, classifier: Classifier | None = None, resume: bool = False, overwrite: bool = False,
-               progress: bool = False, ranker: CorpusRanker | None = None) -> SynthReport:
+               progress: bool = False, ranker: CorpusRanker | None = None,
+               deadline: float | None = None) -> SynthReport:
     """Synthesize HQ and VL training rows from ``documents`` with ``llm`` into ``out_path`` (JSONL).
 
     An existing ``out_path`` made by the same settings, corpus and model is resumed; any other existing file is
     refused unless ``resume`` (continue it anyway) or ``overwrite`` (start again). ``classifier`` replaces the LLM
     judge of seeds: a callable from a list of texts to scores. ``ranker`` reuses a corpus ranker already built
-    (``synth.ranker.build_ranker``) instead of building one. See ``job`` for crash safety.
+    (``synth.ranker.build_ranker``) instead of building one. ``deadline`` (a ``time.monotonic()`` value): seeds not
+    started by then are left for a later run (counted in ``report.not_started``). See ``job`` for crash safety.
     """
     return asyncio.run(asynthesize(documents, llm, out_path, config, classifier=classifier, resume=resume,
-                                   overwrite=overwrite, progress=progress, ranker=ranker))
+                                   overwrite=overwrite, progress=progress, ranker=ranker, deadline=deadline))

@@ -1,0 +1,266 @@
+"""``adapt``: a corpus (and an LLM) in, a retriever that is better on it out, in one resumable run.
+
+Stages, each writing into ``OUT`` and marking itself done in ``OUT/stages/<stage>.json`` (a rerun of the same
+command skips what is done, and synthesis and training resume inside themselves):
+
+1. **synthesize** (``reasonir.synth``): HQ and VL rows with hard negatives, and the pseudo-dev rows of held-out
+   seeds, into ``rows.jsonl``; every seed unless ``seeds`` or the time budget says fewer;
+2. **label** (``reasonir.label``): the teacher's scores for each row, into ``rows.labelled.jsonl`` (for the
+   ``distill`` recipe);
+3. **train** (``reasonir.train``): each recipe from the base model, each scored with every merge share on the
+   pseudo-dev set; the best is handed back in ``model/`` only if it beats the base there beyond noise
+   (``reasonir.adapt.recipes``), else the base is;
+4. **index** (``reasonir.retrieve``): a dense index of ``model/`` over the corpus in ``index/``, which
+   ``reasonir serve OUT`` serves;
+5. **evaluate** (only with labelled queries, ``eval``): BM25, the base, every candidate and the handed-back model
+   on the real queries, side by side;
+then the report (``report.json``, ``report.md``, ``report.png``) and ``adapt.toml``, the file that reproduces the
+run (``reasonir adapt --config OUT/adapt.toml``).
+
+Example (the embedded SmolLM2 writes the rows; minutes on 2 cores for a few hundred documents)::
+
+    from reasonir.adapt import AdaptConfig, adapt
+    result = adapt(AdaptConfig(corpus="docs.jsonl"), "adapted")
+    print(result.reason)
+"""
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reasonir.adapt.config import AdaptConfig
+from reasonir.data.atomic import atomic_open
+from reasonir.llm.types import LLM
+
+STAGES = ("synthesize", "label", "train", "index", "evaluate")
+SYNTH_SHARE = 0.6  # of a time budget: synthesis stops taking seeds here, leaving time to train and index
+CONFIG_FILE, ROWS, LABELLED, MODEL, INDEX = "adapt.toml", "rows.jsonl", "rows.labelled.jsonl", "model", "index"
+
+
+class AdaptMismatchError(FileExistsError):
+    """``OUT`` holds a run made with other settings (CLI exit code 2)."""
+
+
+@dataclass
+class AdaptResult:
+    out: Path
+    model: Path
+    index: Path
+    chosen: str  # the candidate handed back ("base" when none beat it)
+    reason: str
+    report: dict[str, Any]
+
+
+def adapt(config: AdaptConfig, out: str | Path, llm: LLM | None = None, *, overwrite: bool = False,
+          progress: bool = True, log: Callable[[str], None] = print,
+          on_stage: Callable[[str], None] | None = None) -> AdaptResult:
+    """Run (or resume) every stage of ``config`` into ``out``; ``llm`` defaults to ``load_llm(config.llm)``,
+    started only if synthesis has work left. ``on_stage(name)`` is called as each stage starts."""
+    from reasonir.data import load_corpus
+
+    out = Path(out)
+    _open(out, config, overwrite)
+    started = time.monotonic()
+    deadline = started + 60 * SYNTH_SHARE * config.budget_minutes if config.budget_minutes else None
+    documents = load_corpus(config.corpus)
+    run = _Run(out, config, log, on_stage)
+    run.stage("synthesize", lambda: _synthesize(config, documents, out, llm, deadline, progress, log),
+              budget=config.budget_minutes)
+    if "distill" in config.recipes:
+        run.stage("label", lambda: _label(config, documents, out))
+    train = run.stage("train", lambda: _train(config, documents, out, progress, log))
+    run.stage("index", lambda: _index(config, documents, out))
+    if config.eval:
+        run.stage("evaluate", lambda: _evaluate(config, out, train))
+    from reasonir.adapt.report import write_report
+
+    report = write_report(out, config, run.summaries, time.monotonic() - started)
+    return AdaptResult(out, out / MODEL, out / INDEX, train["chosen"], train["reason"], report)
+
+
+class _Run:
+    """Stage markers: skip a finished stage, time and record the others."""
+
+    def __init__(self, out: Path, config: AdaptConfig, log: Callable[[str], None],
+                 on_stage: Callable[[str], None] | None) -> None:
+        self.out, self.config, self.log, self.on_stage = out, config, log, on_stage
+        self.summaries: dict[str, dict[str, Any]] = {}
+        self.steps = [s for s in STAGES if s != "label" or "distill" in config.recipes]
+        self.steps = [s for s in self.steps if s != "evaluate" or config.eval]
+
+    def stage(self, name: str, work: Callable[[], dict[str, Any]], **key: Any) -> dict[str, Any]:
+        marker = self.out / "stages" / f"{name}.json"
+        number = f"[{self.steps.index(name) + 1}/{len(self.steps)}] {name}"
+        if marker.exists():
+            done = json.loads(marker.read_text())
+            if all(done.get(k) == v for k, v in key.items()):
+                self.log(f"{number}: done in an earlier run ({done['seconds']:.0f} s)")
+                self.summaries[name] = done
+                return done["summary"]
+        if self.on_stage is not None:
+            self.on_stage(name)
+        self.log(f"{number} ...")
+        start = time.perf_counter()
+        summary = work()
+        record = {"seconds": round(time.perf_counter() - start, 1), "summary": summary, **key}
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_open(marker, overwrite=True) as fh:
+            json.dump(record, fh, indent=2, default=str)
+        self.summaries[name] = record
+        self.log(f"      {summary.get('line', '')} ({record['seconds']:.0f} s)")
+        return summary
+
+
+def _open(out: Path, config: AdaptConfig, overwrite: bool) -> None:
+    """Write ``adapt.toml``; a folder made with other settings is refused (``overwrite`` starts again)."""
+    path = out / CONFIG_FILE
+    if path.exists() and not overwrite:
+        earlier = AdaptConfig.read(path)
+        if earlier.fingerprint() != config.fingerprint():
+            raise AdaptMismatchError(f"{out} holds a run with other settings ({path}); rerun with those settings "
+                                     "(--config " + str(path) + "), choose another --out, or pass --overwrite")
+    elif path.exists() and overwrite:
+        for name in (ROWS, LABELLED):
+            (out / name).unlink(missing_ok=True)
+        for name in ("stages", "candidates", MODEL, INDEX, ROWS + ".synth"):
+            shutil.rmtree(out / name, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, overwrite=True) as fh:
+        fh.write(config.to_toml())
+
+
+# ---- the stages ---------------------------------------------------------------------------------------------------
+
+def _synthesize(config: AdaptConfig, documents, out: Path, llm: LLM | None, deadline: float | None,
+                progress: bool, log: Callable[[str], None]) -> dict[str, Any]:
+    from contextlib import nullcontext
+
+    from reasonir.llm import load_llm
+    from reasonir.synth import synthesize
+
+    synth = copy.deepcopy(config.synth)
+    synth.seeds.n = config.seeds if config.seeds is not None else synth.seeds.n
+    with (nullcontext(llm) if llm is not None else load_llm(config.llm)) as model:
+        report = synthesize(documents, model, out / ROWS, synth, progress=progress, deadline=deadline)
+    log(report.format())
+    data = report.as_dict()
+    dev = sum(report.dev_rows.values())
+    return {"rows": report.rows, "dev_rows": dev, "kept": data["kept"], "seed_yield": data["seed_yield"],
+            "seeds": data["seeds"].get("selected"), "not_started": report.not_started, "usage": report.usage_text,
+            "line": f"{report.rows} training rows and {dev} pseudo-dev rows from "
+                    f"{data['seeds'].get('selected')} seeds"
+                    + (f"; {report.not_started} seeds left at the time budget" if report.not_started else "")}
+
+
+def _label(config: AdaptConfig, documents, out: Path) -> dict[str, Any]:
+    from reasonir.data import read_training_rows, write_training_rows
+    from reasonir.label import label_rows
+
+    labels = label_rows(read_training_rows(out / ROWS), documents, config.teacher)
+    write_training_rows(labels.rows, out / LABELLED, overwrite=True)
+    summary = labels.summary()
+    return summary | {"teacher": config.teacher.describe(),
+                      "line": f"{summary['rows_out']} of {summary['rows_in']} rows scored by the teacher "
+                              f"({config.teacher.describe()})"}
+
+
+def _train(config: AdaptConfig, documents, out: Path, progress: bool, log: Callable[[str], None]) -> dict[str, Any]:
+    from reasonir.adapt.recipes import choose, judge_candidates
+    from reasonir.data import read_training_rows
+    from reasonir.evaluate.pseudo_dev import PseudoDev
+
+    rows = read_training_rows(out / ROWS)
+    dev = PseudoDev.from_rows(rows, documents)
+    if not any(not r.is_dev for r in rows):
+        raise RuntimeError(f"the LLM produced no usable training rows; see the synthesis report in {out}")
+    if len(dev) == 0:
+        reason = (f"no pseudo-dev rows (the synthesizer sets dev seeds aside only when there are at least "
+                  f"{config.synth.dev_min_seeds}): nothing could vouch for a fine-tuned model, so none was trained and "
+                  "the base model is handed back; adapt more seeds")
+        _hand_back(None, config, out)
+        return {"chosen": "base", "reason": reason, "line": reason}
+    trained = {recipe: _train_recipe(config, recipe, out, progress, log) for recipe in config.recipes}
+    base, candidates = judge_candidates(trained, config.merges, dev, out / "candidates", config.base_model, log=log)
+    choice = choose(candidates, base)
+    _hand_back(choice.chosen.path, config, out)
+    return choice.as_dict() | {"pseudo_dev_queries": len(dev),
+                               "base_pseudo_dev": round(statistics.mean(base.scores.values()), 4),
+                               "line": choice.reason}
+
+
+def _train_recipe(config: AdaptConfig, recipe: str, out: Path, progress: bool,
+                  log: Callable[[str], None]) -> tuple[Path, dict[str, Any]]:
+    """Train one recipe from the base model (unmerged: merges are judged afterwards); a finished candidate is kept."""
+    from reasonir.train import TrainConfig
+    from reasonir.train.trainer import fit
+
+    folder = out / "candidates" / recipe
+    stats_file = folder / "adapt-train.json"
+    if stats_file.exists():
+        return folder, json.loads(stats_file.read_text())
+    data = out / (LABELLED if recipe == "distill" else ROWS)
+    train_config = TrainConfig(data=[str(data)], output_dir=folder, base_model=config.base_model, merge_base=0.0,
+                               overwrite=True, progress=progress, **config.train)
+    result = fit(train_config, log=lambda message: None if progress is False else log(f"      {message}"))
+    stats = {"steps": result.steps, "train_seconds": round(result.train_seconds, 1),
+             "batch_size": train_config.batch_size, "holdout_rows": result.holdout_rows,
+             "holdout_recall": [result.holdout_before, result.holdout_after],
+             "teacher_tau": [result.teacher_tau_before, result.teacher_tau_after]}
+    with atomic_open(stats_file, overwrite=True) as fh:
+        json.dump(stats, fh)
+    return folder, stats
+
+
+def _hand_back(path: str | None, config: AdaptConfig, out: Path) -> None:
+    """Copy the chosen model (None: the base) to ``OUT/model``, atomically."""
+    target, partial = out / MODEL, out / (MODEL + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    if path is None:
+        from sentence_transformers import SentenceTransformer
+
+        from reasonir.models import resolve_model
+
+        SentenceTransformer(resolve_model(config.base_model), device="cpu").save(str(partial))
+    else:
+        shutil.copytree(path, partial, ignore=shutil.ignore_patterns("checkpoints", "adapt-train.json"))
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+
+
+def _index(config: AdaptConfig, documents, out: Path) -> dict[str, Any]:
+    from reasonir.retrieve import DenseRetriever
+
+    DenseRetriever(str(out / MODEL), show_progress=False).index(documents).save(out / INDEX, overwrite=True)
+    return {"documents": len(documents), "line": f"dense index of {len(documents)} documents in {out / INDEX}"}
+
+
+def _evaluate(config: AdaptConfig, out: Path, train: dict[str, Any]) -> dict[str, Any]:
+    """BM25, the base, each candidate and the handed-back model on the labelled queries."""
+    from reasonir.data import load_dataset
+    from reasonir.evaluate import compare_retrievers
+    from reasonir.retrieve import BM25Retriever, DenseRetriever, HybridRetriever
+
+    data = load_dataset(config.eval, config.eval_split)
+    base = DenseRetriever(config.base_model, show_progress=False)
+    adapted = DenseRetriever(str(out / MODEL), show_progress=False, use_cache=False)
+    retrievers: dict[str, Any] = {"bm25": BM25Retriever(), "base": base}
+    for candidate in train.get("candidates", []):
+        retrievers[f"candidate {candidate['name']}"] = DenseRetriever(candidate["path"], show_progress=False,
+                                                                      use_cache=False)
+    retrievers[f"adapted ({train['chosen']})"] = adapted
+    retrievers["hybrid (bm25 + base)"] = HybridRetriever([BM25Retriever(), base])
+    retrievers["hybrid (bm25 + adapted)"] = HybridRetriever([BM25Retriever(), adapted])
+    table = compare_retrievers(data, retrievers, name=str(config.eval),
+                               ignore_identical_ids=config.ignore_identical_ids)
+    rows = table.rows
+    before, after = rows["base"]["ndcg@10"], rows[f"adapted ({train['chosen']})"]["ndcg@10"]
+    return {"table": table.to_dict(), "text": table.to_text(), "base_ndcg@10": before, "adapted_ndcg@10": after,
+            "line": f"nDCG@10 on {len(data.queries)} labelled queries: base {before:.4f}, adapted {after:.4f} "
+                    f"({after - before:+.4f})"}

@@ -1,0 +1,71 @@
+"""What an ``adapt`` run did and what it found: ``report.json`` (everything), ``report.md`` (a short summary a
+person reads) and ``report.png`` (the candidates' pseudo-dev scores beside the base, and their real scores when
+labelled queries were given)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from reasonir.adapt.config import AdaptConfig
+from reasonir.data.atomic import atomic_open
+
+
+def write_report(out: Path, config: AdaptConfig, stages: dict[str, dict[str, Any]], seconds: float
+                 ) -> dict[str, Any]:
+    """Write the three report files into ``out``; return the JSON record."""
+    train = stages.get("train", {}).get("summary", {})
+    record = {"corpus": config.corpus, "out": str(out), "seconds": round(seconds, 1),
+              "chosen": train.get("chosen"), "reason": train.get("reason"),
+              "stages": stages, "reproduce": f"reasonir adapt --config {out / 'adapt.toml'}"}
+    with atomic_open(out / "report.json", overwrite=True) as fh:
+        json.dump(record, fh, indent=2, default=str)
+    with atomic_open(out / "report.md", overwrite=True) as fh:
+        fh.write(markdown(record))
+    picture = _plot(out, train, stages.get("evaluate", {}).get("summary"))
+    if picture is not None:
+        record["picture"] = str(picture)
+    return record
+
+
+def markdown(record: dict[str, Any]) -> str:
+    stages = record["stages"]
+    train = stages.get("train", {}).get("summary", {})
+    lines = [f"# reasonir adapt: {record['corpus']}", "",
+             f"**Handed back: {record['chosen']}.** {record['reason']}", "", "| stage | result | seconds |",
+             "|---|---|---|"]
+    for name, stage in stages.items():
+        lines.append(f"| {name} | {stage['summary'].get('line', '')} | {stage['seconds']:.0f} |")
+    if train.get("candidates"):
+        lines += ["", f"Pseudo-dev nDCG@10 ({train.get('pseudo_dev_queries')} held-out synthesized queries, "
+                      "chosen by no ranker): base " + f"{train.get('base_pseudo_dev')}", "",
+                  "| candidate | pseudo-dev nDCG@10 | training steps |", "|---|---|---|"]
+        lines += [f"| {c['name']} | {c['pseudo_dev']} | {c['train'].get('steps')} |" for c in train["candidates"]]
+    evaluation = stages.get("evaluate", {}).get("summary")
+    if evaluation:
+        lines += ["", "Labelled queries:", "", "```", evaluation["text"], "```"]
+    lines += ["", f"Reproduce: `{record['reproduce']}`", ""]
+    return "\n".join(lines)
+
+
+def _plot(out: Path, train: dict[str, Any], evaluation: dict[str, Any] | None) -> Path | None:
+    """Bars of the base and every candidate, pseudo-dev (and real) nDCG@10; None without candidates or
+    matplotlib."""
+    if not train.get("candidates"):
+        return None
+    from reasonir.optional import MissingOptionalDependency
+
+    groups = {"pseudo-dev": {"base": train["base_pseudo_dev"],
+                             **{c["name"]: c["pseudo_dev"] for c in train["candidates"]}}}
+    if evaluation:
+        results = evaluation["table"]["results"]
+        groups["labelled queries"] = {"base": results["base"]["ndcg@10"],
+                                      **{name.removeprefix("candidate "): r["ndcg@10"] for name, r in results.items()
+                                         if name.startswith("candidate ")}}
+    try:
+        from reasonir.evaluate.plots import plot_bars
+
+        return plot_bars(groups, out / "report.png", title=f"handed back: {train['chosen']}",
+                         highlight=train["chosen"])
+    except MissingOptionalDependency:
+        return None
