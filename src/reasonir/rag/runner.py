@@ -9,7 +9,7 @@ k, prompts, datastore...) are refused rather than mixed. The report is computed 
 
 Example (a scripted reader that always answers B, a BM25 datastore of two documents):
     >>> from reasonir.data.records import Document
-    >>> from reasonir.llm import ScriptedLLM
+    >>> from reasonir.testing import ScriptedLLM
     >>> from reasonir.retrieve import BM25Retriever
     >>> docs = [Document("d1", "Water boils at 100 C at sea level."), Document("d2", "Ice melts at 0 C.")]
     >>> store = Datastore.from_documents(BM25Retriever().index(docs), docs, "toy")

@@ -7,7 +7,7 @@ does) or is joined after it (``mode="append"``). Any retriever then searches wit
 request that fails (retries exhausted) keeps the original query and is listed in ``failures``.
 
 Example (a scripted LLM; ``reasonir.llm.load_llm()`` gives the embedded SmolLM2 or your endpoint):
-    >>> from reasonir.llm import ScriptedLLM
+    >>> from reasonir.testing import ScriptedLLM
     >>> rewriter = QueryRewriter(ScriptedLLM(lambda r: "Cats purr when content."), budget=64, mode="append")
     >>> [q.text for q in rewriter([Query("q1", "why do cats purr")])]
     ['why do cats purr\\nCats purr when content.']
