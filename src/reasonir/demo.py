@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from reasonir.data.records import Dataset
+from reasonir.models import DEFAULT_ENCODER
 
 
 def bundled_sample() -> Path:
@@ -176,7 +177,7 @@ def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str],
     start = time.perf_counter()
     model_dir = work / "model"
     holdout: dict[str, Any] = {}
-    log(f"[3/4] fine-tuning {config.base_model or 'all-MiniLM-L6-v2'} on {len(loaded)} rows ...")
+    log(f"[3/4] fine-tuning {config.base_model or DEFAULT_ENCODER.rsplit('/', 1)[-1]} on {len(loaded)} rows ...")
     if config.retrain or not (model_dir / "config_sentence_transformers.json").exists():
         result = _train_fitting_batch([str(train_file)], model_dir, config, max(2, min(config.batch_size,
                                                                                         len(loaded))), detail)

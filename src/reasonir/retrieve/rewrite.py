@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from reasonir.data.records import Query
+from reasonir.llm.tokens import WORDS_PER_TOKEN
 from reasonir.llm.types import LLM, ChatRequest, ChatResult, Sampling
 from reasonir.retrieve.compute import StageCompute, llm_compute, llm_parameters
 from reasonir.retrieve.prompts import load_prompt, render
@@ -30,7 +31,6 @@ MIN_BUDGET, MAX_BUDGET = 64, 4096  # the query-length range ReasonIR's scaling s
 # 512 generated tokens: a full reasoning draft that still fits the embedded SmolLM2's 2,048-token context with the
 # prompt (BRIGHT's reason.py lets the LLM write up to 2,048; pass budget=2048 to a model with a longer context)
 DEFAULT_BUDGET = 512
-WORDS_PER_TOKEN = 0.75  # English text, OpenAI's rule of thumb; tells the model how long "budget" tokens is
 
 
 class QueryRewriter:
