@@ -104,7 +104,7 @@ def write_json(obj: Any, path: str | Path, *, overwrite: bool) -> None:
 def add_pipeline_arguments(p: argparse.ArgumentParser) -> None:
     """``--rewrite``, ``--rewrite-budget``, ``--rerank``, ``--rerank-k`` and their details, plus the ``--llm-*``
     flags (see :func:`reasonir.retrieve.pipeline.build_pipeline`)."""
-    from reasonir.llm import add_llm_arguments
+    from reasonir.cli.llm_flags import add_llm_arguments
 
     g = p.add_argument_group("test-time reasoning (LLM query rewriting, reranking; see docs/llm.md)")
     g.add_argument("--rewrite", action="store_true", help="rewrite each query with the LLM before retrieval")

@@ -7,7 +7,7 @@ import json
 
 def register(sub: argparse._SubParsersAction) -> None:
     from reasonir.demo import DemoConfig
-    from reasonir.llm.cli_args import add_llm_arguments
+    from reasonir.cli.llm_flags import add_llm_arguments
 
     p = sub.add_parser("demo", help="synthesize, train and evaluate end to end (the main job)",
                        description="Synthesize training rows from the dataset's documents with an LLM, fine-tune "
@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from reasonir.demo import DemoConfig, run_demo
-    from reasonir.llm.cli_args import llm_from_args
+    from reasonir.cli.llm_flags import llm_from_args
 
     config = DemoConfig(workdir=args.workdir, hq_seeds=args.hq_seeds, hq_candidates=args.hq_candidates,
                         vl_seeds=args.vl_seeds, epochs=args.epochs,

@@ -51,7 +51,7 @@ def _pipeline(retriever: Any, args: argparse.Namespace, llm: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reasonir.llm.cli_args import llm_from_args
+    from reasonir.cli.llm_flags import llm_from_args
     from reasonir.rag import Datastore, RAGConfig, answer_questions, load_prompts, load_questions
 
     modes = tuple(m.strip() for m in args.modes.split(",")) if args.modes else (

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from reasonir.llm.base import BaseLLM
 from reasonir.llm.cache import ResponseCache, cache_key
-from reasonir.llm.cli_args import add_llm_arguments, config_from_args, llm_from_args
 from reasonir.llm.client import EndpointInfo, OpenAICompatibleLLM
 from reasonir.llm.config import LLMConfig
 from reasonir.llm.embedded import EmbeddedServer
@@ -51,6 +50,6 @@ __all__ = [
     "LLM", "BaseLLM", "ChatRequest", "ChatResult", "ContextWindowError", "EmbeddedServer", "EndpointInfo",
     "EndpointUnreachableError", "LLMConfig", "LLMConfigError", "Message", "MissingDependencyError", "MissingKeyError",
     "OpenAICompatibleLLM", "Price", "ResponseCache", "RetryPolicy", "Sampling", "UnknownModelError",
-    "UsageReport", "add_llm_arguments", "answer_to_jsonl", "cache_key", "config_from_args", "llm_from_args",
-    "load_llm", "load_prices", "parse_json", "read_structured", "validation_error",
+    "UsageReport", "answer_to_jsonl", "cache_key", "load_llm", "load_prices", "parse_json", "read_structured",
+    "validation_error",
 ]

@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from reasonir.data.records import Document, Query
+from reasonir.llm.sizes import llm_parameters
 from reasonir.llm.types import LLM, ChatRequest, ChatResult, Sampling
 from reasonir.retrieve.base import Run, document_text
-from reasonir.retrieve.compute import StageCompute, count_tokens, encoder_parameters, flops, llm_compute, llm_parameters
+from reasonir.retrieve.compute import StageCompute, count_tokens, encoder_parameters, flops, llm_compute
 from reasonir.retrieve.prompts import load_prompt, render, task_kinds
 from reasonir.retrieve.scoring import minmax_scores, ranked
 

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Literal
 
 from reasonir.data.records import Query
+from reasonir.llm.sizes import llm_parameters
 from reasonir.llm.tokens import WORDS_PER_TOKEN
 from reasonir.llm.types import LLM, ChatRequest, ChatResult, Sampling
-from reasonir.retrieve.compute import StageCompute, llm_compute, llm_parameters
+from reasonir.retrieve.compute import StageCompute, llm_compute
 from reasonir.retrieve.prompts import load_prompt, render
 
 RewriteMode = Literal["replace", "append"]
