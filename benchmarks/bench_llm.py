@@ -20,6 +20,7 @@ import argparse
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +28,9 @@ from pathlib import Path
 from _common import RESULTS_DIR, write_results  # benchmarks/ is the script's folder
 
 from reasonir.llm import ChatRequest, EmbeddedServer, Sampling
-from reasonir.llm.testing import FaultPlan, FaultyEndpoint, llm_for
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test endpoints: a fixed-latency server
+from endpoints import FaultPlan, FaultyEndpoint, llm_for  # noqa: E402
 
 RESULTS = RESULTS_DIR / "llm.json"
 

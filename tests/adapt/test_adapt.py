@@ -9,12 +9,11 @@ import pytest
 
 from reasonir.adapt import AdaptConfig, AdaptMismatchError, adapt
 from reasonir.data import Document, read_training_rows
-from reasonir.llm import ScriptedLLM
+from reasonir.testing import ScriptedLLM, scripted_answers
 from reasonir.llm.base import BaseLLM
 from reasonir.llm.cache import cache_key
 from reasonir.llm.types import ChatRequest, ChatResult
 from reasonir.synth import synthesize
-from reasonir.synth.testing import scripted_answers
 
 TOPICS = ["tides", "glaciers", "compilers", "bridges", "enzymes", "markets", "volcanoes", "comets", "neurons",
           "alloys"]

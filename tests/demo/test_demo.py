@@ -8,8 +8,7 @@ from __future__ import annotations
 import json
 
 from reasonir.demo import DemoConfig, bundled_sample, run_demo
-from reasonir.llm import ScriptedLLM
-from reasonir.synth.testing import scripted_answers
+from reasonir.testing import ScriptedLLM, scripted_answers
 
 
 def small_sample(tmp_path, n_docs: int = 60, n_queries: int = 8):

@@ -9,7 +9,8 @@ from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from reasonir.llm import ChatRequest, ResponseCache, Sampling, ScriptedLLM, cache_key
+from reasonir.llm import ChatRequest, ResponseCache, Sampling, cache_key
+from reasonir.testing import ScriptedLLM
 from reasonir.llm.prices import Price
 from reasonir.llm.retry import RetryPolicy, parse_retry_after, retry_after_from
 from reasonir.llm.usage import UsageReport

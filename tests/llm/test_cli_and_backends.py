@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from endpoints import FaultyEndpoint
+
 from reasonir.cli import main
 from reasonir.llm import LLMConfig, MissingDependencyError, load_llm
 from reasonir.llm.embedded import free_port
-from reasonir.llm.testing import FaultyEndpoint
 
 
 def test_check_exits_3_for_unreachable_url_and_missing_key(capsys: pytest.CaptureFixture[str],

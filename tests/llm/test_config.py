@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reasonir.llm import LLMConfig, LLMConfigError, MissingKeyError, add_llm_arguments, config_from_args
+from reasonir.cli.llm_flags import add_llm_arguments, config_from_args
+from reasonir.llm import LLMConfig, LLMConfigError, MissingKeyError
 from reasonir.llm.config import default_cache_path
 from reasonir.llm.prices import Price, load_prices, price_for
 

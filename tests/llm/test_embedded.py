@@ -10,11 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from endpoints import embedded_server_fixture, llm_for
+
 from reasonir.cli import main
 from reasonir.llm import (ChatRequest, ContextWindowError, LLMConfig, Sampling, UnknownModelError, answer_to_jsonl,
                           cache_key, load_llm)
 from reasonir.llm.embedded import EmbeddedServer
-from reasonir.llm.testing import embedded_server_fixture, llm_for
 
 smollm2 = embedded_server_fixture(scope="module")
 SHORT = Sampling(max_tokens=6)  # SmolLM2 makes ~90 tokens/s on 2 idle cores: keep answers short

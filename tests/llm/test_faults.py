@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from endpoints import FaultPlan, FaultyEndpoint, answer_for, llm_for
+
 from reasonir.llm import (ChatRequest, ContextWindowError, EndpointUnreachableError, LLMConfig, LLMConfigError,
                           Sampling, UnknownModelError, load_llm)
 from reasonir.llm.embedded import free_port
-from reasonir.llm.testing import FaultPlan, FaultyEndpoint, answer_for, llm_for
 
 PROMPTS = [f"question {i}" for i in range(40)]
 

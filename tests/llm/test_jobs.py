@@ -9,14 +9,18 @@ import sys
 import time
 from pathlib import Path
 
-from reasonir.llm import ChatRequest, ScriptedLLM, answer_to_jsonl
-from reasonir.llm.testing import FaultPlan, FaultyEndpoint, answer_for, llm_for
+from endpoints import FaultPlan, FaultyEndpoint, answer_for, llm_for
 
+from reasonir.llm import ChatRequest, answer_to_jsonl
+from reasonir.testing import ScriptedLLM
+
+TESTS = str(Path(__file__).resolve().parents[1])  # the child process imports the test endpoints from here
 ITEMS = [(f"q{i}", ChatRequest.user(f"question {i}")) for i in range(30)]
 CHILD = """
 import sys
+sys.path.insert(0, sys.argv[4])
 from reasonir.llm import ChatRequest, answer_to_jsonl
-from reasonir.llm.testing import llm_for
+from endpoints import llm_for
 url, cache, out = sys.argv[1:4]
 items = [(f"q{i}", ChatRequest.user(f"question {i}")) for i in range(30)]
 with llm_for(url, cache_path=cache, concurrency=2) as llm:
@@ -27,7 +31,7 @@ with llm_for(url, cache_path=cache, concurrency=2) as llm:
 def test_process_killed_mid_job_resumes_without_duplicates_or_repaid_answers(tmp_path: Path) -> None:
     out, cache = tmp_path / "answers.jsonl", tmp_path / "c.sqlite"
     with FaultyEndpoint(FaultPlan(latency_s=0.05)) as endpoint:
-        child = subprocess.Popen([sys.executable, "-c", CHILD, endpoint.base_url, str(cache), str(out)])
+        child = subprocess.Popen([sys.executable, "-c", CHILD, endpoint.base_url, str(cache), str(out), TESTS])
         deadline = time.monotonic() + 30
         while (not out.exists() or len(out.read_text().splitlines()) < 6) and time.monotonic() < deadline:
             time.sleep(0.01)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from conftest import MMLU, SCIFACT, needs
+from endpoints import embedded_server_fixture, llm_for
+
 from reasonir.cli import main
-from reasonir.llm.testing import embedded_server_fixture, llm_for
 from reasonir.rag import Datastore, RAGConfig, answer_questions, load_questions
 
 smollm2 = embedded_server_fixture(scope="module")

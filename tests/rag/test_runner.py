@@ -9,7 +9,8 @@ import pytest
 
 from reasonir.data import DataError
 from reasonir.data.records import Document
-from reasonir.llm import BaseLLM, ChatRequest, ChatResult, ScriptedLLM
+from reasonir.llm import BaseLLM, ChatRequest, ChatResult
+from reasonir.testing import ScriptedLLM
 from reasonir.rag import Datastore, Question, RAGConfig, answer_questions
 from reasonir.retrieve import BM25Retriever, Pipeline
 

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from reasonir.data import Document, Query
-from reasonir.llm import ScriptedLLM
+from reasonir.testing import ScriptedLLM
 from reasonir.retrieve import DenseRetriever, Pipeline, QueryRewriter, flops, llm_parameters
 from reasonir.retrieve.compute import StageCompute, summarize
 

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from reasonir.data import Document, Query
-from reasonir.llm import ChatResult, LLMConfig, ScriptedLLM, load_llm
+from reasonir.llm import ChatResult, LLMConfig, load_llm
+from reasonir.testing import ScriptedLLM
 from reasonir.retrieve import BM25Retriever, CrossEncoderReranker, LLMReranker, Pipeline, build_pipeline
 from reasonir.retrieve.rerank import apply_permutation, blend
 

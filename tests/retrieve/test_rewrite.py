@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from reasonir.data import Document, Query
-from reasonir.llm import ChatResult, LLMConfig, ScriptedLLM, load_llm
+from reasonir.llm import ChatResult, LLMConfig, load_llm
+from reasonir.testing import ScriptedLLM
 from reasonir.retrieve import BM25Retriever, Pipeline, QueryRewriter, llm_parameters
 
 QUERIES = [Query("q1", "Why do cats purr?", ("d9",)), Query("q2", "What lowers inflation?")]

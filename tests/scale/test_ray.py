@@ -9,15 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from endpoints import ScriptedEndpoint
+
 from reasonir.cli import main
 from reasonir.data import Query, load_corpus
-from reasonir.llm import ScriptedLLM
 from reasonir.optional import MissingOptionalDependency
 from reasonir.retrieve import DenseRetriever, load_index
 from reasonir.retrieve.base import document_text
 from reasonir.synth import SynthConfig, synthesize
 from reasonir.synth.job import state_dir
-from reasonir.synth.testing import ScriptedEndpoint, scripted_answers
+from reasonir.testing import ScriptedLLM, scripted_answers
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "scifact-sample"
 

@@ -122,7 +122,7 @@ def test_metrics_count_requests_latencies_and_errors(indexes):
 
 
 def test_rag_answers_from_retrieved_documents_and_refuses_open_questions(indexes, queries):
-    from reasonir.llm import ScriptedLLM
+    from reasonir.testing import ScriptedLLM
 
     reader = ScriptedLLM(lambda request: "Answer: (b)")
     service = SearchService.from_index(indexes["bm25"], llm_factory=lambda: reader)

@@ -5,9 +5,8 @@ import pytest
 from corpora import awkward_corpus
 
 from reasonir.data import Document
-from reasonir.llm import ScriptedLLM
+from reasonir.testing import ScriptedLLM, scripted_answers
 from reasonir.synth import SynthConfig
-from reasonir.synth.testing import scripted_answers
 
 
 @pytest.fixture

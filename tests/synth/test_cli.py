@@ -16,9 +16,9 @@ from collections import Counter
 
 import pytest
 from conftest import SCIFACT, needs
+from endpoints import ScriptedEndpoint
 
 from reasonir.cli import main
-from reasonir.synth.testing import ScriptedEndpoint
 
 
 @pytest.fixture

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from reasonir.data import Document, read_training_rows
-from reasonir.llm import ScriptedLLM
+from reasonir.testing import ScriptedLLM, scripted_answers
 from reasonir.synth import SynthConfig, synthesize
 from reasonir.synth.devset import is_dev_seed
-from reasonir.synth.testing import scripted_answers
 
 
 def _corpus(n: int) -> list[Document]:

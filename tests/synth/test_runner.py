@@ -6,9 +6,8 @@ from collections import Counter
 import pytest
 
 from reasonir.data import read_training_rows
-from reasonir.llm import ScriptedLLM
+from reasonir.testing import ScriptedLLM, scripted_answers, tag_of
 from reasonir.synth import state_dir, synthesize
-from reasonir.synth.testing import scripted_answers, tag_of
 from reasonir.synth.text import normalise
 
 

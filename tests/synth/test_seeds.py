@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 
-from reasonir.llm import ScriptedLLM
+from reasonir.testing import ScriptedLLM
 from reasonir.synth import load_prompts
 from reasonir.synth.seeds import SeedStats, prepare, select_seeds
 

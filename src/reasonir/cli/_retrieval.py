@@ -12,7 +12,7 @@ RETRIEVER_KINDS = ("bm25", "dense", "hybrid")
 def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None,
                    help="encoder name or folder for dense/hybrid (default: sentence-transformers/all-MiniLM-L6-v2)")
-    p.add_argument("--batch-size", type=int, default=64, help="encoding batch size (default: 64)")
+    p.add_argument("--batch-size", type=int, default=None, help="encoding batch size (default: 64)")
     add_encoder_backend_arg(p)
     p.add_argument("--fusion", choices=["weighted", "rrf"], default="weighted",
                    help="hybrid fusion: min-max weighted sum, or reciprocal-rank fusion (k=60)")
@@ -33,8 +33,9 @@ def add_encoder_backend_arg(p: argparse.ArgumentParser, *, saved: bool = False) 
 
 
 def dense_options(args: argparse.Namespace, task: str | None = None) -> dict[str, Any]:
-    options = {"batch_size": args.batch_size, "use_cache": not args.no_cache, "show_progress": not args.no_progress,
-               "task": task}
+    options = {"use_cache": not args.no_cache, "show_progress": not args.no_progress, "task": task}
+    if args.batch_size is not None:  # unset: DenseRetriever's own default
+        options["batch_size"] = args.batch_size
     if getattr(args, "encoder_backend", None):
         options["encoder_backend"] = args.encoder_backend
     return {**options, **search_options(args)}
@@ -103,7 +104,7 @@ def write_json(obj: Any, path: str | Path, *, overwrite: bool) -> None:
 def add_pipeline_arguments(p: argparse.ArgumentParser) -> None:
     """``--rewrite``, ``--rewrite-budget``, ``--rerank``, ``--rerank-k`` and their details, plus the ``--llm-*``
     flags (see :func:`reasonir.retrieve.pipeline.build_pipeline`)."""
-    from reasonir.llm import add_llm_arguments
+    from reasonir.cli.llm_flags import add_llm_arguments
 
     g = p.add_argument_group("test-time reasoning (LLM query rewriting, reranking; see docs/llm.md)")
     g.add_argument("--rewrite", action="store_true", help="rewrite each query with the LLM before retrieval")

@@ -15,7 +15,7 @@ import sys
 
 def register(sub: argparse._SubParsersAction) -> None:
     from reasonir.adapt.config import AdaptConfig
-    from reasonir.llm.cli_args import add_llm_arguments
+    from reasonir.cli.llm_flags import add_llm_arguments
 
     defaults = AdaptConfig()
     p = sub.add_parser("adapt", help="synthesize, label, train and index for your own corpus, resumably",
@@ -50,8 +50,8 @@ def config_from_args(args: argparse.Namespace):
     import dataclasses
 
     from reasonir.adapt.config import AdaptConfig
-    from reasonir.llm.cli_args import config_from_args as llm_config
-    from reasonir.llm.cli_args import flag_overrides
+    from reasonir.cli.llm_flags import config_from_args as llm_config
+    from reasonir.cli.llm_flags import flag_overrides
 
     config = AdaptConfig.read(args.config) if args.config else AdaptConfig()
     for flag, name in (("corpus", "corpus"), ("eval", "eval"), ("eval_split", "eval_split"), ("seeds", "seeds"),

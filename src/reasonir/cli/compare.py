@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         llm = None
         if needs:
-            from reasonir.llm import llm_from_args
+            from reasonir.cli.llm_flags import llm_from_args
 
             llm = stack.enter_context(llm_from_args(args))
         entries = {}

@@ -8,7 +8,7 @@ import json
 
 def register(sub: argparse._SubParsersAction) -> None:
     from reasonir.demo import DemoConfig
-    from reasonir.llm.cli_args import add_llm_arguments
+    from reasonir.cli.llm_flags import add_llm_arguments
 
     defaults = DemoConfig()
     p = sub.add_parser("demo", help="adapt the bundled sample and compare before and after (the main job)",
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from reasonir.demo import DemoConfig, run_demo
-    from reasonir.llm.cli_args import config_from_args
+    from reasonir.cli.llm_flags import config_from_args
     from reasonir.logs import quiet_third_party
 
     config = DemoConfig(workdir=args.workdir, seeds=args.seeds, hq_candidates=args.hq_candidates,

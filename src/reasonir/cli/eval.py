@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         llm = None
         if needs_llm(args):
-            from reasonir.llm import llm_from_args
+            from reasonir.cli.llm_flags import llm_from_args
 
             llm = stack.enter_context(llm_from_args(args))
         options = {"k": args.top_k, "missing": args.missing_queries, "ignore_identical_ids": args.ignore_identical_ids}

@@ -4,7 +4,7 @@
     reasonir llm chat "prompt" [--json-schema FILE] [--output json]
     reasonir llm build-server [--force]           # build llama.cpp's llama-server for the embedded SmolLM2
 
-Both take the ``--llm-*`` flags (see ``reasonir.llm.cli_args``); misconfiguration exits with code 3.
+Both take the ``--llm-*`` flags (see ``reasonir.cli.llm_flags``); misconfiguration exits with code 3.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from reasonir.llm.native import BUILD_PROFILES, DEFAULT_PROFILE
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from reasonir.llm.cli_args import add_llm_arguments
+    from reasonir.cli.llm_flags import add_llm_arguments
 
     p = sub.add_parser("llm", help="check the LLM endpoint or send one prompt")
     llm_sub = p.add_subparsers(dest="llm_command", required=True)
@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from reasonir.llm.cli_args import config_from_args
+    from reasonir.cli.llm_flags import config_from_args
     from reasonir.llm.loader import load_llm
 
     config = config_from_args(args)
@@ -67,7 +67,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_chat(args: argparse.Namespace) -> int:
     from reasonir.data.errors import DataError
-    from reasonir.llm.cli_args import llm_from_args
+    from reasonir.cli.llm_flags import llm_from_args
     from reasonir.llm.types import ChatRequest, Sampling
 
     schema = None

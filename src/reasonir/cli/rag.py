@@ -11,6 +11,8 @@ MODES = ("closed-book", "retrieval")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from reasonir.rag.runner import RAGConfig
+
     from reasonir.cli._retrieval import add_pipeline_arguments
 
     p = sub.add_parser("rag", help="retrieval-augmented QA: accuracy closed-book vs with retrieval",
@@ -26,8 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="GPQA option shuffle and --limit sample (default 0)")
     p.add_argument("--index", help="datastore: an index folder made by `reasonir index` (needed for retrieval)")
     p.add_argument("--model", help="query encoder for a dense/hybrid index (default: the one it was built with)")
-    p.add_argument("--k", type=int, default=3, help="documents per question (default 3)")
-    p.add_argument("--doc-chars", type=int, default=1500, help="per-document length cap in characters (1500)")
+    p.add_argument("--k", type=int, default=RAGConfig.k, help=f"documents per question (default {RAGConfig.k})")
+    p.add_argument("--doc-chars", type=int, default=RAGConfig.doc_chars,
+                   help=f"per-document length cap in characters ({RAGConfig.doc_chars})")
     p.add_argument("--cot", action="store_true", help="ask for step-by-step reasoning before the answer")
     p.add_argument("--modes", default=None,
                    help="comma-separated: closed-book,retrieval (default both with --index, closed-book without)")
@@ -48,7 +51,7 @@ def _pipeline(retriever: Any, args: argparse.Namespace, llm: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reasonir.llm.cli_args import llm_from_args
+    from reasonir.cli.llm_flags import llm_from_args
     from reasonir.rag import Datastore, RAGConfig, answer_questions, load_prompts, load_questions
 
     modes = tuple(m.strip() for m in args.modes.split(",")) if args.modes else (

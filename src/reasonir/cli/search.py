@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         llm = None
         if needs_llm(args):
-            from reasonir.llm import llm_from_args
+            from reasonir.cli.llm_flags import llm_from_args
 
             llm = stack.enter_context(llm_from_args(args))
         details = pipeline_from_args(args, retriever, llm, task=args.task).search_detailed([Query("query", args.query)],

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from reasonir.cli._retrieval import add_encoder_backend_arg
-from reasonir.llm.cli_args import add_llm_arguments
+from reasonir.cli.llm_flags import add_llm_arguments
 
 
 def register(sub: argparse._SubParsersAction) -> None:

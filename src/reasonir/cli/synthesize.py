@@ -27,7 +27,7 @@ def _kinds(text: str) -> tuple[str, ...]:
 def register(sub: argparse._SubParsersAction) -> None:
     """Flags default to None and then take the config dataclasses' defaults (defined once, in synth/config.py)."""
     from reasonir.cli._scale import add_backend_args
-    from reasonir.llm.cli_args import add_llm_arguments
+    from reasonir.cli.llm_flags import add_llm_arguments
     from reasonir.synth.config import FilterConfig, HQConfig, NegativeConfig, SeedConfig, SynthConfig, VLConfig
 
     p = sub.add_parser("synthesize", help="synthesize HQ/VL training rows with hard negatives from a corpus",
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from reasonir.data import load_corpus
-    from reasonir.llm.cli_args import llm_from_args
+    from reasonir.cli.llm_flags import llm_from_args
     from reasonir.synth import synthesize
     from reasonir.synth.prompts import check_prompt_folder
 
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     documents = load_corpus(args.corpus)
     with ExitStack() as stack:
         if args.backend == "ray":
-            from reasonir.llm.cli_args import config_from_args as llm_config
+            from reasonir.cli.llm_flags import config_from_args as llm_config
             from reasonir.scale.cluster import ray_session
             from reasonir.scale.llm_pool import RayLLMPool
 

@@ -15,8 +15,9 @@ crash loses no paid-for answer), JSON output requested from the endpoint and val
 schema, and a usage report (tokens, retries, failures, cost) for the job's closing line. Misconfiguration raises
 ``LLMConfigError`` (exit code 3) before any work. See docs/llm.md.
 
-Example (a test double; ``load_llm()`` gives the real thing):
+Example (a test double, :class:`reasonir.testing.ScriptedLLM`; ``load_llm()`` gives the real thing):
 
+    >>> from reasonir.testing import ScriptedLLM
     >>> llm = ScriptedLLM(lambda r: '```json\\n{"query": "why is the sky blue"}\\n```')
     >>> schema = {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
     >>> llm.chat(ChatRequest.user("Write a query.", json_schema=schema, tag="demo")).parsed
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 from reasonir.llm.base import BaseLLM
 from reasonir.llm.cache import ResponseCache, cache_key
-from reasonir.llm.cli_args import add_llm_arguments, config_from_args, llm_from_args
 from reasonir.llm.client import EndpointInfo, OpenAICompatibleLLM
 from reasonir.llm.config import LLMConfig
 from reasonir.llm.embedded import EmbeddedServer
@@ -43,14 +43,13 @@ from reasonir.llm.jsonout import parse_json, read_structured, validation_error
 from reasonir.llm.loader import load_llm
 from reasonir.llm.prices import Price, load_prices
 from reasonir.llm.retry import RetryPolicy
-from reasonir.llm.scripted import ScriptedLLM
 from reasonir.llm.types import LLM, ChatRequest, ChatResult, Message, Sampling
 from reasonir.llm.usage import UsageReport
 
 __all__ = [
     "LLM", "BaseLLM", "ChatRequest", "ChatResult", "ContextWindowError", "EmbeddedServer", "EndpointInfo",
     "EndpointUnreachableError", "LLMConfig", "LLMConfigError", "Message", "MissingDependencyError", "MissingKeyError",
-    "OpenAICompatibleLLM", "Price", "ResponseCache", "RetryPolicy", "Sampling", "ScriptedLLM", "UnknownModelError",
-    "UsageReport", "add_llm_arguments", "answer_to_jsonl", "cache_key", "config_from_args", "llm_from_args",
-    "load_llm", "load_prices", "parse_json", "read_structured", "validation_error",
+    "OpenAICompatibleLLM", "Price", "ResponseCache", "RetryPolicy", "Sampling", "UnknownModelError",
+    "UsageReport", "answer_to_jsonl", "cache_key", "load_llm", "load_prices", "parse_json", "read_structured",
+    "validation_error",
 ]

@@ -29,19 +29,19 @@ from reasonir.llm.jsonout import FALLBACK, answer_to_result, response_format
 from reasonir.llm.prices import Price
 from reasonir.llm.retry import RetryPolicy, retry_after_from
 from reasonir.llm.slots import SlotRouter
+from reasonir.llm.tokens import CHARS_PER_TOKEN_HIGH
 from reasonir.llm.types import ChatRequest, ChatResult
 from reasonir.llm.usage import RetryCause, UsageReport
 
 log = logging.getLogger(__name__)
 NO_KEY = "no-key"  # local servers ignore the Authorization header; the OpenAI client insists on some value
-CHARS_PER_TOKEN_LOWER_BOUND = 5.0  # BPE tokenizers average ~4 chars/token on English; 5 under-counts on purpose
 
 
 def estimate_prompt_tokens(request: ChatRequest) -> int:
     """A deliberately low estimate of the prompt's tokens (so the preflight check never refuses a prompt that fits;
     the server's own ``context_length_exceeded`` answer catches the rest)."""
     chars = sum(len(m.get("content") or "") for m in request.messages)
-    return int(chars / CHARS_PER_TOKEN_LOWER_BOUND) + 4 * len(request.messages)
+    return int(chars / CHARS_PER_TOKEN_HIGH) + 4 * len(request.messages)
 
 
 class _BadResponse(Exception):

@@ -5,7 +5,7 @@ Layers, later ones win:
 1. the defaults below (``base_url=None`` means the embedded SmolLM2 server, see ``reasonir.llm.embedded``);
 2. ``~/.config/reasonir/llm.toml`` (or the file named by ``$REASONIR_LLM_CONFIG``), keys named as the fields;
 3. ``REASONIR_LLM_<FIELD>`` environment variables (``REASONIR_LLM_BASE_URL``, ``REASONIR_LLM_MODEL``, ...);
-4. command-line flags (``--llm-base-url`` ..., see ``reasonir.llm.cli_args``).
+4. command-line flags (``--llm-base-url`` ..., see ``reasonir.cli.llm_flags``).
 
 The API key is read from the environment variable named by ``api_key_env`` (or ``api_key`` in the config file).
 It is kept out of ``repr``, ``as_dict``, logs, outputs and the cache key.

@@ -1,13 +1,15 @@
 """A resumable batch job: answer ``(id, request)`` pairs into a JSONL file, each answer exactly once.
 
-Each answer is appended as one complete line and fsynced as it arrives; a rerun skips ids already in the file
-(a torn last line from a crash is dropped first). A request that got no answer at all (retries exhausted) is counted
-but not written, so the next run tries it again; an answer that is invalid JSON is written with its ``error``. Together with the response cache, a crash at any moment loses
-no paid-for answer and a rerun of a finished job costs nothing.
+Each answer is appended as one complete line and fsynced as it arrives, through
+:class:`reasonir.data.appender.JsonlAppender`; a rerun skips ids already in the file (a torn last line from a crash
+is dropped first). A request that got no answer at all (retries exhausted) is counted but not written, so the next
+run tries it again; an answer that is invalid JSON is written with its ``error``. Together with the response cache, a
+crash at any moment loses no paid-for answer and a rerun of a finished job costs nothing.
 
 Example:
     >>> import tempfile, os, json
-    >>> from reasonir.llm import ScriptedLLM, ChatRequest
+    >>> from reasonir.llm import ChatRequest
+    >>> from reasonir.testing import ScriptedLLM
     >>> out = os.path.join(tempfile.mkdtemp(), "answers.jsonl")
     >>> llm = ScriptedLLM(lambda r: r.messages[-1]["content"].upper())
     >>> answer_to_jsonl(llm, [("a", ChatRequest.user("x")), ("b", ChatRequest.user("y"))], out)
@@ -17,33 +19,12 @@ Example:
 """
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from reasonir.llm.base import BaseLLM
-from reasonir.llm.types import ChatRequest, ChatResult
-
-
-def done_ids(path: Path) -> set[str]:
-    """Ids of the complete lines in ``path``; a torn last line (crash mid-write) is cut off the file."""
-    if not path.exists():
-        return set()
-    ids: set[str] = set()
-    with open(path, "r+b") as f:
-        good_end = 0
-        for line in f:
-            if not line.endswith(b"\n"):
-                break
-            try:
-                ids.add(str(json.loads(line)["id"]))
-            except (ValueError, KeyError, TypeError):
-                break
-            good_end += len(line)
-        f.truncate(good_end)
-    return ids
+from reasonir.data.appender import JsonlAppender
+from reasonir.llm.types import LLM, ChatRequest, ChatResult
 
 
 def result_row(id_: str, result: ChatResult) -> dict[str, Any]:
@@ -51,24 +32,19 @@ def result_row(id_: str, result: ChatResult) -> dict[str, Any]:
             "prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens}
 
 
-def answer_to_jsonl(llm: BaseLLM, items: Iterable[tuple[str, ChatRequest]], output: str | Path) -> dict[str, int]:
+def answer_to_jsonl(llm: LLM, items: Iterable[tuple[str, ChatRequest]], output: str | Path) -> dict[str, int]:
     """Answer every request whose id is not yet in ``output``; returns counts written, skipped and failed."""
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    done = done_ids(output)
     items = list(items)
-    todo = [(i, r) for i, r in items if str(i) not in done]
-    if len({str(i) for i, _ in todo}) != len(todo):
-        raise ValueError("request ids must be unique")
-    counts = {"written": 0, "skipped": len(items) - len(todo), "failed": 0}
-    with open(output, "a", encoding="utf-8") as f:
+    with JsonlAppender(output, key="id") as out:  # repairs a torn last line, knows the ids already written
+        todo = [(str(i), r) for i, r in items if str(i) not in out]
+        if len({i for i, _ in todo}) != len(todo):
+            raise ValueError("request ids must be unique")
+        counts = {"written": 0, "skipped": len(items) - len(todo), "failed": 0}
         for index, result in llm.chat_many([r for _, r in todo]):
             if result.text is None:  # no answer: leave it for the next run
                 counts["failed"] += 1
                 continue
-            f.write(json.dumps(result_row(str(todo[index][0]), result), ensure_ascii=False) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+            out.append(result_row(todo[index][0], result))
             counts["written"] += 1
             counts["failed"] += not result.ok
     return counts

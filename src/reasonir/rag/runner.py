@@ -9,7 +9,7 @@ k, prompts, datastore...) are refused rather than mixed. The report is computed 
 
 Example (a scripted reader that always answers B, a BM25 datastore of two documents):
     >>> from reasonir.data.records import Document
-    >>> from reasonir.llm import ScriptedLLM
+    >>> from reasonir.testing import ScriptedLLM
     >>> from reasonir.retrieve import BM25Retriever
     >>> docs = [Document("d1", "Water boils at 100 C at sea level."), Document("d2", "Ice melts at 0 C.")]
     >>> store = Datastore.from_documents(BM25Retriever().index(docs), docs, "toy")
@@ -32,6 +32,7 @@ from typing import Any, Literal
 from reasonir.data.appender import JsonlAppender
 from reasonir.data.errors import DataError
 from reasonir.data.records import Document, Query
+from reasonir.llm.tokens import CHARS_PER_TOKEN_LOW
 from reasonir.llm.types import ChatRequest, Sampling
 from reasonir.rag.context import join_documents
 from reasonir.rag.parse import extract_answer
@@ -53,7 +54,7 @@ class RAGConfig:
     answer_tokens: int = 16  # a letter and a few words of preamble
     cot_tokens: int = 384  # room to reason before "Answer: X"
     modes: tuple[Mode, ...] = ("closed-book", "retrieval")
-    chars_per_token: float = 3.0  # low on purpose: scientific text tokenizes at ~3-4 chars per BPE token
+    chars_per_token: float = CHARS_PER_TOKEN_LOW  # low on purpose (reasonir.llm.tokens): never too many chars
     context_window: int | None = None  # None: the window the LLM reports (llm.context_window)
 
     @property

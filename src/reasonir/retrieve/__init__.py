@@ -6,13 +6,14 @@ embedding cache, and the :class:`Pipeline` that wraps LLM query rewriting (:clas
 """
 from __future__ import annotations
 
+from reasonir.llm.sizes import llm_parameters
 from reasonir.retrieve.base import Retriever, Run, document_text
 from reasonir.retrieve.bm25 import BM25Config, BM25Retriever
 from reasonir.retrieve.cache import EmbeddingCache, default_cache_dir
 from reasonir.retrieve.dense import DenseRetriever
 from reasonir.retrieve.factory import RetrieverKind, make_retriever
 from reasonir.retrieve.hybrid import HybridRetriever, fuse_rrf, fuse_weighted
-from reasonir.retrieve.compute import StageCompute, flops, llm_parameters
+from reasonir.retrieve.compute import StageCompute, flops
 from reasonir.retrieve.pipeline import Pipeline, QueryTransform, RunTransform, SearchDetails, build_pipeline
 from reasonir.retrieve.rerank import CrossEncoderReranker, LLMReranker
 from reasonir.retrieve.rewrite import QueryRewriter

@@ -4,7 +4,8 @@ FLOPs follow the usual forward-pass estimate, ``2 x parameters x tokens`` (Kapla
 paper's Fig. 1a compares pipelines on this axis), counting every token a model processes: an LLM's prompt tokens
 and its generated tokens, an encoder's input tokens. Parameters are all of a model's parameters, embedding tables
 included (a small overcount for small models; it keeps the rule one line that anybody can check by hand). A
-model whose parameter count is unknown has FLOPs ``None`` ("unknown"), never a guess.
+model whose parameter count is unknown (:func:`reasonir.llm.sizes.llm_parameters`) has FLOPs ``None`` ("unknown"),
+never a guess.
 
 Query-time encoding and the one-off corpus encoding are kept apart: the corpus cost is reported in total and as
 an amortised share per query of the call that indexed it.
@@ -22,25 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
-# Parameter counts of the LLMs reasonir knows, keyed by the model name the endpoint reports (case-insensitive,
-# matched on the name's last path part). SmolLM2-135M: 30 layers x (attention 884,736 + MLP 2,654,208 + norms
-# 1,152) + tied embeddings 49,152 x 576 + final norm 576 = 134,515,008 (HuggingFaceTB/SmolLM2-135M config; the
-# test checks it against llama.cpp's own count of the packaged GGUF). Add others with ``parameters=`` or here.
-LLM_PARAMETERS: dict[str, int] = {
-    "smollm2-135m-instruct": 134_515_008,
-    "smollm2-135m": 134_515_008,
-}
-
-
-def llm_parameters(model: str | None) -> int | None:
-    """Parameters of a known LLM by name, else None (FLOPs then reported as unknown)."""
-    if not model:
-        return None
-    name = model.rsplit("/", 1)[-1].lower()
-    for suffix in (".gguf", "-gguf"):
-        name = name.removesuffix(suffix)
-    return LLM_PARAMETERS.get(name)
-
+from reasonir.llm.sizes import llm_parameters
 
 def flops(parameters: int | None, tokens: int) -> int | None:
     """``2 x parameters x tokens``; None when the parameter count is unknown."""

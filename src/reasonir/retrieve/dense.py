@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 
+BATCH_SIZE = 64  # texts encoded at once; the batch the retrieval benchmarks measure MiniLM at (bench_retrieval.py)
+
+
 def _import_faiss():
     return require("faiss", "models", purpose="dense retrieval")
 
@@ -71,7 +74,7 @@ class DenseRetriever:
         query_instruction: str | None = None,
         document_instruction: str | None = None,
         task: str | None = None,
-        batch_size: int = 64,  # MODELS.md: MiniLM throughput measured at batch 64 on 2 cores
+        batch_size: int = BATCH_SIZE,
         cache_dir: str | Path | None = None,
         use_cache: bool = True,
         show_progress: bool = True,

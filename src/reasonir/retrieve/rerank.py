@@ -13,7 +13,7 @@ user's original queries and the corpus (``documents``); the reranker records ``c
 as the retriever's own normalized score (x5), so it neither promotes nor buries the document.
 
 Example (scripted LLM: the document mentioning "purr" gets 5, the others 0):
-    >>> from reasonir.llm import ScriptedLLM
+    >>> from reasonir.testing import ScriptedLLM
     >>> judge = ScriptedLLM(lambda r: {"score": 5 if "purr" in r.messages[-1]["content"] else 0})
     >>> docs = [Document("a", "dogs bark"), Document("b", "cats purr"), Document("c", "cows moo")]
     >>> LLMReranker(judge, k=3, documents=docs)([Query("q", "cats")], {"q": {"a": 3.0, "b": 2.0, "c": 1.0}})
@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from reasonir.data.records import Document, Query
+from reasonir.llm.sizes import llm_parameters
 from reasonir.llm.types import LLM, ChatRequest, ChatResult, Sampling
 from reasonir.retrieve.base import Run, document_text
-from reasonir.retrieve.compute import StageCompute, count_tokens, encoder_parameters, flops, llm_compute, llm_parameters
+from reasonir.retrieve.compute import StageCompute, count_tokens, encoder_parameters, flops, llm_compute
 from reasonir.retrieve.prompts import load_prompt, render, task_kinds
 from reasonir.retrieve.scoring import minmax_scores, ranked
 

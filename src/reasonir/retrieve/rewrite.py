@@ -7,7 +7,7 @@ does) or is joined after it (``mode="append"``). Any retriever then searches wit
 request that fails (retries exhausted) keeps the original query and is listed in ``failures``.
 
 Example (a scripted LLM; ``reasonir.llm.load_llm()`` gives the embedded SmolLM2 or your endpoint):
-    >>> from reasonir.llm import ScriptedLLM
+    >>> from reasonir.testing import ScriptedLLM
     >>> rewriter = QueryRewriter(ScriptedLLM(lambda r: "Cats purr when content."), budget=64, mode="append")
     >>> [q.text for q in rewriter([Query("q1", "why do cats purr")])]
     ['why do cats purr\\nCats purr when content.']
@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Literal
 
 from reasonir.data.records import Query
+from reasonir.llm.sizes import llm_parameters
+from reasonir.llm.tokens import WORDS_PER_TOKEN
 from reasonir.llm.types import LLM, ChatRequest, ChatResult, Sampling
-from reasonir.retrieve.compute import StageCompute, llm_compute, llm_parameters
+from reasonir.retrieve.compute import StageCompute, llm_compute
 from reasonir.retrieve.prompts import load_prompt, render
 
 RewriteMode = Literal["replace", "append"]
@@ -30,7 +32,6 @@ MIN_BUDGET, MAX_BUDGET = 64, 4096  # the query-length range ReasonIR's scaling s
 # 512 generated tokens: a full reasoning draft that still fits the embedded SmolLM2's 2,048-token context with the
 # prompt (BRIGHT's reason.py lets the LLM write up to 2,048; pass budget=2048 to a model with a longer context)
 DEFAULT_BUDGET = 512
-WORDS_PER_TOKEN = 0.75  # English text, OpenAI's rule of thumb; tells the model how long "budget" tokens is
 
 
 class QueryRewriter:

@@ -44,7 +44,7 @@ from reasonir.models import DEFAULT_ENCODER_BACKEND, EncoderBackend
 from reasonir.retrieve import store
 from reasonir.retrieve.base import document_text
 from reasonir.retrieve.cache import corpus_hash
-from reasonir.retrieve.dense import DenseRetriever
+from reasonir.retrieve.dense import BATCH_SIZE, DenseRetriever
 from reasonir.retrieve.shards import ShardedDenseRetriever
 from reasonir.scale.cluster import import_ray
 
@@ -117,7 +117,7 @@ def encode_to_shards(
     query_instruction: str | None = None,
     document_instruction: str | None = None,
     encoder_backend: EncoderBackend = DEFAULT_ENCODER_BACKEND,
-    batch_size: int = 64,
+    batch_size: int = BATCH_SIZE,
     overwrite: bool = False,
     show_progress: bool = True,
     **index_options: Any,

@@ -17,7 +17,8 @@ on one engine and reuse its prefix cache.
 
 Example:
     >>> from functools import partial
-    >>> from reasonir.llm import ChatRequest, ScriptedLLM
+    >>> from reasonir.llm import ChatRequest
+    >>> from reasonir.testing import ScriptedLLM
     >>> with ray_session(num_cpus=2), RayLLMPool(partial(ScriptedLLM, str), workers=2) as llm:  # doctest: +SKIP
     ...     llm.chat(ChatRequest.user("hello")).text[:12]
     'ChatRequest('

@@ -215,7 +215,7 @@ def _llm_factory(llm_args: dict | None):
     import argparse
 
     def start() -> Any:
-        from reasonir.llm.cli_args import llm_from_args
+        from reasonir.cli.llm_flags import llm_from_args
 
         return llm_from_args(argparse.Namespace(**(llm_args or {})))
     return start

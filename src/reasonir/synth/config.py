@@ -10,6 +10,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from reasonir.llm.tokens import TOKENS_PER_WORD
+
 Kind = Literal["hq", "vl"]
 PromptStyle = Literal["auto", "small", "structured"]
 
@@ -64,7 +66,7 @@ class VLConfig:
     max_seeds: int | None = None  # VL from the first this many seeds only (None: every seed); VL calls are long
     instruction: str = "Given a long description of a problem, retrieve documents that help solve it."
     max_tokens_brainstorm: int = 200
-    tokens_per_word: float = 1.4  # SmolLM2/Llama BPE: about 1.3-1.4 tokens an English word; budget per target word
+    tokens_per_word: float = TOKENS_PER_WORD  # budget per target word (reasonir.llm.tokens: SmolLM2/Llama BPE)
     max_tokens_example: int = 6000  # hard cap whatever the target length
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from reasonir.llm.tokens import CHARS_PER_TOKEN_LOW, TOKENS_PER_WORD_HIGH
 from reasonir.llm.types import ChatRequest, ChatResult, Message, Sampling
 
 
@@ -152,15 +153,10 @@ def strings(value: Any, key: str) -> list[str]:
     return out
 
 
-# A high estimate of prompt tokens (BPE tokenizers average about 4 characters a token on English; 3 over-counts
-# on purpose, so a fitted request never overflows the window).
-CHARS_PER_TOKEN = 3.0
-TOKENS_PER_WORD = 1.6  # the same margin in words, for sizing documents
-
-
 def prompt_tokens(messages: Sequence[Message]) -> int:
     """A high estimate of the tokens ``messages`` take (content plus about 8 tokens of chat template each)."""
-    return int(sum(len(m.get("content") or "") for m in messages) / CHARS_PER_TOKEN + 8 * len(messages))
+    # over-counts on purpose (reasonir.llm.tokens), so a fitted request never overflows the window
+    return int(sum(len(m.get("content") or "") for m in messages) / CHARS_PER_TOKEN_LOW + 8 * len(messages))
 
 
 def fit(request: ChatRequest, context_window: int | None) -> ChatRequest | None:
@@ -181,4 +177,4 @@ def document_word_budget(configured: int, context_window: int | None, reserve_to
     """Words of a document that fit in a prompt beside ``reserve_tokens`` of instructions and answers."""
     if not context_window:
         return configured
-    return max(100, min(configured, int((context_window - reserve_tokens) / TOKENS_PER_WORD)))
+    return max(100, min(configured, int((context_window - reserve_tokens) / TOKENS_PER_WORD_HIGH)))

@@ -10,9 +10,9 @@ request concurrency below that. Persistence and resume live in ``job``.
 Example (a scripted LLM; real runs pass ``reasonir.llm.load_llm()``):
     >>> import tempfile, pathlib
     >>> from reasonir.data import Document
-    >>> from reasonir.llm import ScriptedLLM
+    >>> from reasonir.testing import ScriptedLLM
     >>> from reasonir.synth import SynthConfig, synthesize
-    >>> from reasonir.synth.testing import scripted_answers
+    >>> from reasonir.testing import scripted_answers
     >>> docs = [Document(str(i), f"Topic {i}: " + "a mechanism that explains reasoning steps " * 5) for i in range(3)]
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "rows.jsonl"
     >>> cfg = SynthConfig(kinds=("hq",), prompt_style="structured")

@@ -1,10 +1,10 @@
 """Which prompt style and which seed judge suit the LLM at hand.
 
-Small local models (the embedded SmolLM2-135M, anything named with at most 2B parameters) get the ``small`` prompt
-set: short, few-shot, plain text, one turn per question. Plain-text prompts kept SmolLM2 on topic far more often
-than the same model forced into a JSON schema, where answers such as "The answer to this question is:" appeared
-(MODELS.md's query-writing trials; issue 9). Everything else gets ``structured``: ReasonIR's analysis turn and JSON
-answers, which capable models follow.
+Small local models (the embedded SmolLM2-135M, anything named with at most 2B parameters: the LLM layer's
+:func:`reasonir.llm.sizes.is_small_model`) get the ``small`` prompt set: short, few-shot, plain text, one turn per
+question. Plain-text prompts kept SmolLM2 on topic far more often than the same model forced into a JSON schema,
+where answers such as "The answer to this question is:" appeared (reasonir's query-writing trials). Everything else
+gets ``structured``: ReasonIR's analysis turn and JSON answers, which capable models follow.
 
 Example:
     >>> resolve_prompt_style("auto", "SmolLM2-135M-Instruct")
@@ -18,30 +18,15 @@ Example:
 """
 from __future__ import annotations
 
-import re
-
+from reasonir.llm.sizes import is_small_model
 from reasonir.synth.config import PromptStyle
 from reasonir.synth.prompts import Style
-
-SMALL_MODEL_MAX_BILLIONS = 2.0  # our line: below it, models followed few-shot plain text better than JSON schemas
-_SMALL_NAMES = re.compile(r"smollm|tinyllama|mobilellm", re.I)
-_SIZE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*([mb])(?![a-z])", re.I)
-
-
-def parameters_in_name(model: str) -> float | None:
-    """Billions of parameters a model name states ("Qwen2.5-0.5B" -> 0.5, "SmolLM2-135M" -> 0.135), or None."""
-    sizes = [float(n) / (1000 if unit.lower() == "m" else 1) for n, unit in _SIZE.findall(model)]
-    return max(sizes) if sizes else None
 
 
 def resolve_prompt_style(style: PromptStyle, model: str | None) -> Style:
     if style != "auto":
         return style
-    name = model or ""
-    size = parameters_in_name(name)
-    if _SMALL_NAMES.search(name) or (size is not None and size <= SMALL_MODEL_MAX_BILLIONS):
-        return "small"
-    return "structured"
+    return "small" if is_small_model(model) else "structured"
 
 
 def resolve_judge(judge: str, style: Style) -> str:

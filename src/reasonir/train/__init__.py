@@ -1,8 +1,10 @@
 """Retriever training: contrastive fine-tuning on sentence-transformers' trainer, with the ReasonIR recipe.
 
-InfoNCE over in-batch and hard negatives at temperature 0.02, no duplicate texts within a batch, GritLM-style
-instructions on queries, several data files mixed by ratio, GradCache for large batches, cross-device negatives
-when distributed, dev evaluation through reasonir's retriever, checkpoints and resume, a model card.
+InfoNCE over in-batch and hard negatives at the base model's temperature (``models/instructions.json``:
+all-MiniLM-L6-v2 0.05, as it was trained; LLM backbones ReasonIR's 0.02), distillation of rows a teacher scored
+(``reasonir label``), no duplicate texts within a batch, GritLM-style instructions on queries, several data files
+mixed by ratio, GradCache for large batches, cross-device negatives when distributed, dev evaluation through
+reasonir's retriever, checkpoints and resume, a model card.
 
 Heavy libraries load inside :func:`train`, so importing this package is cheap.
 """

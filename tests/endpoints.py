@@ -1,9 +1,11 @@
-"""Test helpers any part of reasonir may use: the real embedded server as a pytest fixture, and a small local
-OpenAI-compatible HTTP server that misbehaves on purpose (429 with Retry-After, 500, hangs, garbage).
+"""Endpoints for tests: the real embedded server as a pytest fixture, and small local OpenAI-compatible HTTP
+servers: one that misbehaves on purpose (429 with Retry-After, 500, hangs, garbage), one that answers every
+synthesis prompt (``ScriptedEndpoint``, for a test that runs ``reasonir synthesize --llm-base-url ...`` in a process
+it can kill).
 
-In a test module (or a folder's conftest.py):
+In a test module (or a folder's conftest.py; ``tests/`` is on the test path):
 
-    from reasonir.llm.testing import embedded_server_fixture, llm_for
+    from endpoints import embedded_server_fixture, llm_for
     smollm2_server = embedded_server_fixture()          # one real llama-cpp server per test session
 
     def test_something(smollm2_server, tmp_path):
@@ -35,10 +37,11 @@ from reasonir.llm.client import OpenAICompatibleLLM
 from reasonir.llm.config import JsonMode
 from reasonir.llm.embedded import EmbeddedServer
 from reasonir.llm.retry import RetryPolicy
-from reasonir.llm.types import ChatRequest
+from reasonir.llm.types import ChatRequest, Sampling
+from reasonir.testing import scripted_answers
 
-__all__ = ["ChatRequest", "EmbeddedServer", "FaultPlan", "FaultyEndpoint", "answer_for", "embedded_server_fixture",
-           "llm_for"]
+__all__ = ["ChatRequest", "EmbeddedServer", "FaultPlan", "FaultyEndpoint", "ScriptedEndpoint", "answer_for",
+           "embedded_server_fixture", "llm_for"]
 
 
 def embedded_server_fixture(scope: str = "session", **server_kwargs: Any) -> Any:
@@ -230,3 +233,54 @@ class FaultyEndpoint(LoopbackEndpoint):
                 return self._send(200, json.dumps(data).encode())
 
         return Handler
+
+
+class ScriptedEndpoint(LoopbackEndpoint):
+    """``scripted_answers`` behind an OpenAI-compatible server on 127.0.0.1 (a thread), ``latency_s`` per answer.
+
+    >>> with ScriptedEndpoint() as endpoint, llm_for(endpoint.base_url) as llm:
+    ...     schema = {"type": "object", "properties": {"score": {"type": "integer"}}}
+    ...     llm.chat(ChatRequest.user("rate this", json_schema=schema)).parsed["score"] in range(6)
+    True
+    """
+
+    model = "scripted-endpoint"
+
+    def __init__(self, latency_s: float = 0.0, context_window: int = 8192) -> None:
+        self.latency_s, self.context_window, self.requests = latency_s, context_window, 0
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+                pass
+
+            def _send(self, status: int, data: dict) -> None:
+                body = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                self._send(200, {"object": "list", "data": [{"id": endpoint.model, "object": "model",
+                                                             "max_model_len": endpoint.context_window}]})
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                fmt = body.get("response_format") or {}
+                schema = (fmt.get("json_schema") or {}).get("schema") or fmt.get("schema")
+                request = ChatRequest(messages=tuple(body.get("messages", ())), json_schema=schema,
+                                      sampling=Sampling(seed=body.get("seed")))
+                time.sleep(endpoint.latency_s)
+                endpoint.requests += 1
+                answer = scripted_answers(request)
+                text = answer if isinstance(answer, str) else json.dumps(answer)
+                self._send(200, {"id": "x", "object": "chat.completion", "model": endpoint.model,
+                                 "choices": [{"index": 0, "finish_reason": "stop",
+                                              "message": {"role": "assistant", "content": text}}],
+                                 "usage": {"prompt_tokens": 10, "completion_tokens": len(text.split())}})
+
+        super().__init__(Handler)

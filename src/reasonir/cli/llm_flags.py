@@ -1,4 +1,5 @@
-"""The same ``--llm-*`` flags on every command that calls an LLM.
+"""The same ``--llm-*`` flags on every command that calls an LLM: argparse stays in the command line, and the LLM
+layer gets an ``LLMConfig`` (``reasonir.llm.load_llm``).
 
     parser = argparse.ArgumentParser()
     add_llm_arguments(parser)
@@ -28,14 +29,17 @@ from reasonir.llm.embedded import Engine
 
 
 def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``--llm-*`` flags; each default is ``LLMConfig``'s (or the config file's and environment's)."""
+    d = LLMConfig
     g = parser.add_argument_group("LLM endpoint (unset: the embedded SmolLM2-135M; see docs/llm.md)")
     g.add_argument("--llm-base-url", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1 (vLLM)")
     g.add_argument("--llm-model", help="model name as the endpoint knows it (default: its only model)")
-    g.add_argument("--llm-api-key-env", help="environment variable holding the API key (default OPENAI_API_KEY; "
+    g.add_argument("--llm-api-key-env", help=f"environment variable holding the API key (default {d.api_key_env}; "
                                              "'none' for endpoints without authentication)")
-    g.add_argument("--llm-concurrency", type=int, help="requests in flight at once (default 8)")
-    g.add_argument("--llm-timeout", type=float, help="seconds per attempt (default 120)")
-    g.add_argument("--llm-max-retries", type=int, help="retries on 429, 5xx, timeouts, dropped connections (6)")
+    g.add_argument("--llm-concurrency", type=int, help=f"requests in flight at once (default {d.concurrency})")
+    g.add_argument("--llm-timeout", type=float, help=f"seconds per attempt (default {d.timeout_s:g})")
+    g.add_argument("--llm-max-retries", type=int,
+                   help=f"retries on 429, 5xx, timeouts, dropped connections ({d.max_retries})")
     g.add_argument("--llm-cache", help="response cache file (default ~/.cache/reasonir/llm/responses.sqlite)")
     g.add_argument("--llm-no-cache", action="store_true", help="do not read or write the response cache")
     g.add_argument("--llm-prices", help="JSON/TOML price table, USD per 1M tokens: {model: {input, output}}")
@@ -47,6 +51,15 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
                    help="server of the embedded SmolLM2 (default auto: llama.cpp's llama-server, batched)")
 
 
+# flag (argparse dest) -> LLMConfig field; a flag left unset (None, or absent from the namespace) sets nothing
+_FIELDS = {
+    "llm_base_url": "base_url", "llm_model": "model", "llm_api_key_env": "api_key_env",
+    "llm_concurrency": "concurrency", "llm_timeout": "timeout_s", "llm_max_retries": "max_retries",
+    "llm_cache": "cache_path", "llm_prices": "prices", "llm_context_window": "context_window",
+    "llm_json_mode": "json_mode", "llm_backend": "backend", "llm_embedded_engine": "embedded_engine",
+}
+
+
 def config_from_args(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None) -> LLMConfig:
     """Flags over config file and environment over defaults."""
     return LLMConfig.resolve(flag_overrides(args), environ=environ)
@@ -54,21 +67,11 @@ def config_from_args(args: argparse.Namespace, *, environ: Mapping[str, str] | N
 
 def flag_overrides(args: argparse.Namespace) -> dict[str, object]:
     """The ``--llm-*`` flags a user set, as ``LLMConfig`` fields."""
-    overrides = {
-        "base_url": getattr(args, "llm_base_url", None),
-        "model": getattr(args, "llm_model", None),
-        "api_key_env": getattr(args, "llm_api_key_env", None),
-        "concurrency": getattr(args, "llm_concurrency", None),
-        "timeout_s": getattr(args, "llm_timeout", None),
-        "max_retries": getattr(args, "llm_max_retries", None),
-        "cache_path": "" if getattr(args, "llm_no_cache", False) else getattr(args, "llm_cache", None),
-        "prices": getattr(args, "llm_prices", None),
-        "context_window": getattr(args, "llm_context_window", None),
-        "json_mode": getattr(args, "llm_json_mode", None),
-        "backend": getattr(args, "llm_backend", None),
-        "embedded_engine": getattr(args, "llm_embedded_engine", None),
-    }
-    return {k: v for k, v in overrides.items() if v is not None}
+    given = vars(args)
+    overrides = {name: given[flag] for flag, name in _FIELDS.items() if given.get(flag) is not None}
+    if given.get("llm_no_cache"):
+        overrides["cache_path"] = ""
+    return overrides
 
 
 def llm_from_args(args: argparse.Namespace) -> BaseLLM:

@@ -1,22 +1,24 @@
 """Deterministic stand-ins for an LLM's answers to every synthesis prompt, for docs, unit tests and crash tests.
 
-``scripted_answers(request)`` reads the request's tag (or, over HTTP, its JSON schema) and returns a well-formed
-answer whose text depends on the prompt (so different seeds give different queries). Use it with
-``reasonir.llm.ScriptedLLM`` in-process, or behind ``ScriptedEndpoint``, a small OpenAI-compatible HTTP server on
-loopback, when a test needs a separate process (``reasonir synthesize --llm-base-url ...``) that it can kill.
-Real runs use a real model (``reasonir.llm.load_llm()``).
+``scripted_answers(request)`` reads the request's stage (:func:`tag_of`: its tag, or over HTTP, where tags are not
+sent, its JSON schema or the fixed ending of the small style's prompt files) and returns a well-formed answer whose
+text depends on the prompt (so different seeds give different queries). Use it with
+:class:`reasonir.testing.ScriptedLLM` in-process. Real runs use a real model (``reasonir.llm.load_llm()``).
+
+Example:
+    >>> from reasonir.llm import ChatRequest
+    >>> from reasonir.synth import load_prompts
+    >>> tag_of(ChatRequest.user(load_prompts(style="small").render("seed_judge", document="Salt melts ice.")))
+    'seeds.judge'
 """
 from __future__ import annotations
 
+import functools
 import hashlib
-import json
 import re
-import time
-from http.server import BaseHTTPRequestHandler
-from typing import Any
 
-from reasonir.llm.testing import LoopbackEndpoint
-from reasonir.llm.types import ChatRequest, Sampling
+from reasonir.llm.types import ChatRequest
+from reasonir.synth.prompts import load_prompts
 from reasonir.synth.text import DOC_OPEN
 
 _WORDS = ("orbit lattice enzyme tariff voltage glacier theorem protocol isotope ledger membrane catalyst "
@@ -56,8 +58,17 @@ def _document_topic(request: ChatRequest) -> str:
     return "it"
 
 
-_PLAIN_TAGS = (("Question:", "hq.query"), ("Message:", "vl.query"), ("Score:", "seeds.judge"),
-               ("short passage", "negatives.written"))
+# the small style's plain-text prompts and the stage each belongs to
+_PLAIN_STAGES = {"hq_query": "hq.query", "vl_query": "vl.query", "seed_judge": "seeds.judge",
+                 "negatives": "negatives.written"}
+
+
+@functools.cache
+def _plain_endings() -> tuple[tuple[str, str], ...]:
+    """(fixed ending, stage) of each small-style prompt: the text after its last slot (the whole prompt when it has
+    none), read from the prompt files, so editing a prompt keeps the fake in step."""
+    texts = load_prompts(style="small").texts
+    return tuple((texts[name].rstrip().rsplit("}", 1)[-1].strip(), tag) for name, tag in _PLAIN_STAGES.items())
 
 
 def tag_of(request: ChatRequest) -> str:
@@ -66,8 +77,8 @@ def tag_of(request: ChatRequest) -> str:
         return request.tag
     if request.json_schema is None:  # small style: plain-text prompts, told apart by how they end
         last = request.messages[-1]["content"].rstrip() if request.messages else ""
-        for marker, tag in _PLAIN_TAGS:
-            if last.endswith(marker) or marker in last[-200:]:
+        for ending, tag in _plain_endings():
+            if last.endswith(ending):
                 return tag
     keys = set((request.json_schema or {}).get("properties", {}))
     for key, tag in (("score", "seeds.judge"), ("domain", "hq.analysis"), ("questions", "hq.query"),
@@ -116,55 +127,3 @@ def _plain_answer(request: ChatRequest, tag: str, h: int) -> str:
     if tag == "negatives.written":
         return f"An unrelated note on {_words(h >> 11, 30)}"
     raise ValueError(f"no scripted plain-text answer for tag {tag!r}")
-
-
-class ScriptedEndpoint(LoopbackEndpoint):
-    """``scripted_answers`` behind an OpenAI-compatible server on 127.0.0.1 (a thread), ``latency_s`` per answer.
-
-    >>> from reasonir.llm.testing import llm_for
-    >>> with ScriptedEndpoint() as endpoint, llm_for(endpoint.base_url) as llm:
-    ...     schema = {"type": "object", "properties": {"score": {"type": "integer"}}}
-    ...     llm.chat(ChatRequest.user("rate this", json_schema=schema)).parsed["score"] in range(6)
-    True
-    """
-
-    model = "scripted-endpoint"
-
-    def __init__(self, latency_s: float = 0.0, context_window: int = 8192) -> None:
-        self.latency_s, self.context_window, self.requests = latency_s, context_window, 0
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
-                pass
-
-            def _send(self, status: int, data: dict) -> None:
-                body = json.dumps(data).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                self._send(200, {"object": "list", "data": [{"id": endpoint.model, "object": "model",
-                                                             "max_model_len": endpoint.context_window}]})
-
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-                fmt = body.get("response_format") or {}
-                schema = (fmt.get("json_schema") or {}).get("schema") or fmt.get("schema")
-                request = ChatRequest(messages=tuple(body.get("messages", ())), json_schema=schema,
-                                      sampling=Sampling(seed=body.get("seed")))
-                time.sleep(endpoint.latency_s)
-                endpoint.requests += 1
-                answer = scripted_answers(request)
-                text = answer if isinstance(answer, str) else json.dumps(answer)
-                self._send(200, {"id": "x", "object": "chat.completion", "model": endpoint.model,
-                                 "choices": [{"index": 0, "finish_reason": "stop",
-                                              "message": {"role": "assistant", "content": text}}],
-                                 "usage": {"prompt_tokens": 10, "completion_tokens": len(text.split())}})
-
-        super().__init__(Handler)
