@@ -108,28 +108,27 @@ def test_the_page_under_a_key_says_when_nothing_matched_and_opens_documents(inde
     service = SearchService.from_index(indexes["bm25"])
     app = create_app(service, ServeConfig(api_key=key))
     doc_id = next(iter(service.documents))
-    with server(app) as base:
-        with sync_playwright() as p:
-            browser = launch(p)
-            try:
-                page = browser.new_page()
-                page.goto(base)
-                page.wait_for_selector("#key-label:not([hidden])")
-                links = page.is_hidden("#docs-links")  # /docs needs the key, which a page load cannot send
-                page.fill("#api-key", key)
-                page.fill("#query", "zzqxv qwxz")  # no word of the index: BM25 finds nothing
-                page.press("#query", "Enter")
-                page.wait_for_selector("#empty:not([hidden])")
-                empty = page.inner_text("#empty")
-                page.fill("#query", service.documents[doc_id].title)
-                page.press("#query", "Enter")
-                page.wait_for_selector("#results li.result")
-                shown_empty = page.is_visible("#empty")
-                page.click("#results li.result a.title >> nth=0")
-                page.wait_for_function("document.getElementById('document-text').textContent.length > 0")
-                opened = page.inner_text("#document-id"), page.text_content("#document-text")
-            finally:
-                browser.close()
+    with server(app) as base, sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page()
+            page.goto(base)
+            page.wait_for_selector("#key-label:not([hidden])")
+            links = page.is_hidden("#docs-links")  # /docs needs the key, which a page load cannot send
+            page.fill("#api-key", key)
+            page.fill("#query", "zzqxv qwxz")  # no word of the index: BM25 finds nothing
+            page.press("#query", "Enter")
+            page.wait_for_selector("#empty:not([hidden])")
+            empty = page.inner_text("#empty")
+            page.fill("#query", service.documents[doc_id].title)
+            page.press("#query", "Enter")
+            page.wait_for_selector("#results li.result")
+            shown_empty = page.is_visible("#empty")
+            page.click("#results li.result a.title >> nth=0")
+            page.wait_for_function("document.getElementById('document-text').textContent.length > 0")
+            opened = page.inner_text("#document-id"), page.text_content("#document-text")
+        finally:
+            browser.close()
     assert links
     assert "No documents matched" in empty and "zzqxv qwxz" in empty and "Try" in empty
     assert not shown_empty

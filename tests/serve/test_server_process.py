@@ -46,7 +46,8 @@ def cross_encoder_folder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def served(indexes, cross_encoder_folder, tmp_path_factory, port):
-    """``(base_url, log_path)`` of `reasonir serve BM25_INDEX --cross-encoder FOLDER`, its log (access log on) in a file."""
+    """``(base_url, log_path)`` of `reasonir serve BM25_INDEX --cross-encoder FOLDER`; its log, access log on, in a
+    file."""
     log_path = tmp_path_factory.mktemp("serve-log") / "serve.log"
     p = port()
     with open(log_path, "w") as log:
@@ -136,6 +137,6 @@ def test_a_port_in_use_is_found_before_the_model_loads(indexes):
         busy = holder.getsockname()[1]
         # a model that cannot load: had the server loaded it before binding, it would fail on the model instead
         done = subprocess.run(command(str(indexes["dense"]), "--port", str(busy), "--model", "/no/such/model"),
-                              env=environment(), capture_output=True, text=True, timeout=120)
+                              env=environment(), capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 3, done.stderr[-2000:]
     assert f"cannot listen on 127.0.0.1:{busy}" in done.stderr and "--port" in done.stderr

@@ -30,5 +30,5 @@ def create_app(service: SearchService, config: ServeConfig | None = None):
     return build(service, config)
 
 
-__all__ = ["API_KEY_ENV", "API_KEY_HEADER", "Hit", "SearchResult", "SearchService", "ServeConfig", "ServeConfigError",
-           "Launch", "check_bind", "create_app", "uvicorn_settings"]
+__all__ = ["API_KEY_ENV", "API_KEY_HEADER", "Hit", "Launch", "SearchResult", "SearchService", "ServeConfig",
+           "ServeConfigError", "check_bind", "create_app", "uvicorn_settings"]

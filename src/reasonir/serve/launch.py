@@ -69,8 +69,8 @@ class Launch:
             from reasonir.llm import LLMConfig
 
             llm = LLMConfig(**settings["llm"], api_key=environ.get(LLM_KEY_ENV) or None)
-        return cls(settings["index"], ServeConfig.from_dict(settings["config"], api_key=environ.get(API_KEY_ENV) or None),
-                   model=settings["model"], encoder_backend=settings["encoder_backend"],
+        config = ServeConfig.from_dict(settings["config"], api_key=environ.get(API_KEY_ENV) or None)
+        return cls(settings["index"], config, model=settings["model"], encoder_backend=settings["encoder_backend"],
                    cross_encoder=settings["cross_encoder"], llm=llm)
 
     def service(self) -> SearchService:
