@@ -1,4 +1,4 @@
-"""Fault tests against a small local OpenAI-compatible server that misbehaves on purpose (reasonir.llm.testing)."""
+"""Fault tests against a small local OpenAI-compatible server that misbehaves on purpose (tests/endpoints.py)."""
 from __future__ import annotations
 
 import time

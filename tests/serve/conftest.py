@@ -74,11 +74,14 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_server(app, port: int | None = None):
-    """A real uvicorn server on loopback in a background thread; yields its base URL."""
+    """A real uvicorn server on loopback in a background thread, with the settings `reasonir serve` gives uvicorn
+    (its JSON 400s, no forwarded headers believed); yields its base URL."""
     import uvicorn
 
+    from reasonir.serve import ServeConfig, uvicorn_settings
+
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_settings(ServeConfig(port=port), log_level="warning")))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 
 from reasonir.serve import SearchService, ServeConfig, create_app
 
+LOCAL = "http://localhost"  # the Host a browser on this machine sends; a loopback server answers no other
+
 KEY = "s3cret-key"
 
 
@@ -27,14 +29,14 @@ def services(indexes):
 
 @pytest.fixture(scope="module")
 def client(services):
-    with TestClient(create_app(services["bm25"])) as c:
+    with TestClient(create_app(services["bm25"]), base_url=LOCAL) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
 def keyed(indexes):
     service = SearchService.from_index(indexes["bm25"], config=ServeConfig(api_key=KEY))
-    with TestClient(create_app(service)) as c:
+    with TestClient(create_app(service), base_url=LOCAL) as c:
         yield c
 
 
@@ -46,7 +48,7 @@ def error_of(response, status: int) -> dict:
 
 @pytest.mark.parametrize("kind", ["bm25", "dense"])
 def test_search_returns_ranked_hits_with_titles_snippets_scores_and_timings(services, kind, queries):
-    with TestClient(create_app(services[kind])) as c:
+    with TestClient(create_app(services[kind]), base_url=LOCAL) as c:
         r = c.post("/search", json={"query": queries[0], "k": 5})
     assert r.status_code == 200, r.text
     body = r.json()
@@ -110,7 +112,7 @@ def test_api_key_missing_or_wrong_is_401_and_right_key_works(keyed):
 
 
 def test_metrics_count_requests_latencies_and_errors(indexes):
-    with TestClient(create_app(SearchService.from_index(indexes["bm25"]))) as c:
+    with TestClient(create_app(SearchService.from_index(indexes["bm25"])), base_url=LOCAL) as c:
         for _ in range(3):
             c.post("/search", json={"query": "cancer", "k": 3})
         c.post("/search", json={"query": "cancer", "k": 0})
@@ -126,7 +128,7 @@ def test_rag_answers_from_retrieved_documents_and_refuses_open_questions(indexes
 
     reader = ScriptedLLM(lambda request: "Answer: (b)")
     service = SearchService.from_index(indexes["bm25"], llm_factory=lambda: reader)
-    with TestClient(create_app(service)) as c:
+    with TestClient(create_app(service), base_url=LOCAL) as c:
         r = c.post("/rag", json={"question": queries[0], "choices": ["true", "false"], "k": 2})
         assert r.status_code == 200, r.text
         body = r.json()
@@ -159,7 +161,7 @@ def test_concurrent_queries_are_batched_and_get_their_own_results(services, quer
 
     async def ask_all():
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        async with httpx.AsyncClient(transport=transport, base_url=LOCAL) as c:
             together = await asyncio.gather(*(c.post("/search", json={"query": q, "k": 5}) for q in queries))
             alone = [await c.post("/search", json={"query": q, "k": 5}) for q in queries]
         return [r.json() for r in together], [r.json() for r in alone]
@@ -193,7 +195,7 @@ def test_a_pipeline_with_search_detailed_reports_rewrites_compute_and_stage_timi
                                    seconds={"rewrite": 0.25, "retrieve": 0.5})
 
     monkeypatch.setattr(service_module, "_pipeline", lambda retriever, **_: Appending(retriever))
-    with TestClient(create_app(SearchService.from_index(indexes["bm25"]))) as c:
+    with TestClient(create_app(SearchService.from_index(indexes["bm25"])), base_url=LOCAL) as c:
         body = c.post("/search", json={"query": "bone density", "k": 3, "rewrite": True}).json()
     assert body["rewritten_query"] == "bone density vitamin"
     assert body["compute"] == {"rewrite": {"prompt_tokens": 7, "completion_tokens": 1, "encoded_tokens": 0,
@@ -208,10 +210,10 @@ def test_the_llm_starts_once_when_a_pipeline_first_needs_it(indexes, monkeypatch
     from reasonir.serve import service as service_module
 
     started = []
-    monkeypatch.setattr(service_module, "_pipeline", lambda retriever, *, rewrite, rerank, llm:
+    monkeypatch.setattr(service_module, "_pipeline", lambda retriever, *, rewrite, rerank, llm, cross_encoder:
                         Pipeline(retriever) if not rewrite else (llm(), Pipeline(retriever))[1])
     service = SearchService.from_index(indexes["bm25"], llm_factory=lambda: started.append(1) or object())
-    with TestClient(create_app(service)) as c:
+    with TestClient(create_app(service), base_url=LOCAL) as c:
         assert c.post("/search", json={"query": "cancer", "k": 2}).status_code == 200
         assert started == []  # no stage needed an LLM
         for _ in range(2):
@@ -224,7 +226,7 @@ def test_rag_with_the_embedded_llm_returns_a_letter_or_says_it_found_none(indexe
 
     with load_llm() as llm:
         service = SearchService.from_index(indexes["bm25"], llm_factory=lambda: llm)
-        with TestClient(create_app(service)) as c:
+        with TestClient(create_app(service), base_url=LOCAL) as c:
             r = c.post("/rag", json={"question": queries[0], "choices": ["supported", "contradicted"], "k": 2})
     assert r.status_code == 200, r.text
     body = r.json()

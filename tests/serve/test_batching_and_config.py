@@ -78,3 +78,30 @@ def test_snippet_is_one_line_cut_at_a_word():
     assert snippet("a\n b  c", 10) == "a b c"
     assert snippet("alpha beta gamma", 12) == "alpha beta…"
     assert snippet("x" * 20, 5) == "xxxxx…"
+
+
+def test_serve_hands_workers_an_llm_config_and_its_settings_without_keys_in_the_json(indexes, monkeypatch, tmp_path):
+    """`reasonir serve` builds an LLMConfig from the --llm-* flags and one Launch for its workers; the environment
+    it hands them holds neither the server's key nor the LLM's in the JSON."""
+    import json
+
+    from reasonir.cli import main
+    from reasonir.serve import launch as launch_module
+
+    started = []
+    monkeypatch.setattr(launch_module, "run", lambda launch, **_: started.append(launch))  # stop before uvicorn
+    monkeypatch.setenv("REASONIR_API_KEY", "server-key")
+    config_file = tmp_path / "llm.toml"
+    config_file.write_text('api_key = "llm-key"\n')
+    monkeypatch.setenv("REASONIR_LLM_CONFIG", str(config_file))
+    assert main(["serve", str(indexes["bm25"]), "--port", "0", "--llm-base-url", "http://localhost:9/v1",
+                 "--llm-concurrency", "3", "--allowed-hosts", "search.lan, *.lan", "--protect-docs", "open",
+                 "--forwarded-allow-ips", "127.0.0.1"]) == 0
+    (launch,) = started
+    assert launch.llm.base_url == "http://localhost:9/v1" and launch.llm.concurrency == 3
+    assert launch.llm.api_key == "llm-key" and launch.config.api_key == "server-key"
+    assert launch.config.allowed_hosts == ("search.lan", "*.lan") and launch.config.protect_docs == "open"
+    environ = launch.to_environ()
+    assert "llm-key" not in environ[launch_module.CONFIG_ENV] and "server-key" not in environ[launch_module.CONFIG_ENV]
+    assert json.loads(environ[launch_module.CONFIG_ENV])["llm"]["concurrency"] == 3
+    assert launch_module.Launch.from_environ(environ) == launch

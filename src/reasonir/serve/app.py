@@ -1,104 +1,45 @@
-"""The FastAPI app: /search, /rag, /health, /metrics, the web page at /, OpenAPI at /docs and /openapi.json.
+"""The FastAPI app: /search, /rag, /documents/{id}, /health, /metrics, the web page at /, OpenAPI at /docs.
 
-Every error is JSON, ``{"error": {"status", "type", "message"[, "details"]}}``: 400 malformed JSON, 401 missing or
-wrong API key, 404/405 unknown route or method, 413 body too large, 422 a field out of range or unknown,
-501 a feature this build lacks, 500 anything else (logged; the message does not leak internals).
+What each endpoint requires when the server has an API key (``X-API-Key`` header): /search, /rag, /documents and
+/metrics always; /docs, /redoc and /openapi.json unless ``protect_docs="open"`` (``"off"``: not served); /health,
+the page and its static files never (they name no document). Every request must carry a Host header the server
+answers to (:class:`reasonir.serve.security.HostAllowList`), every request body must be JSON (415 otherwise), and
+every GET route answers HEAD too.
+
+Every error is JSON, ``{"error": {"status", "type", "message"[, "details"]}}`` (:mod:`reasonir.serve.errors`):
+400 malformed JSON or a refused Host, 401 missing or wrong API key, 404/405 unknown route or method, 413 body too
+large, 415 not JSON, 422 a field out of range, of the wrong type or unknown, 501 a feature this server was not
+given a model for, 500 anything else (logged by the server; the message does not leak internals).
 
 Example (a real server: ``reasonir serve INDEX``; in tests: ``fastapi.testclient.TestClient(create_app(service))``):
     >>> from fastapi.testclient import TestClient  # doctest: +SKIP
-    >>> client = TestClient(create_app(SearchService.from_index("idx")))  # doctest: +SKIP
+    >>> client = TestClient(create_app(SearchService.from_index("idx")), base_url="http://localhost")  # doctest: +SKIP
     >>> client.post("/search", json={"query": "vitamin D", "k": 3}).json()["results"][0]["id"]  # doctest: +SKIP
 """
 from __future__ import annotations
 
-import hmac
-import logging
-import os
 from contextlib import asynccontextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.security import APIKeyHeader
-from fastapi_offline import FastAPIOffline
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reasonir.serve import rag
-from reasonir.serve.config import API_KEY_HEADER, ServeConfig
+from reasonir.serve import errors, rag
+from reasonir.serve.config import ServeConfig
+from reasonir.serve.errors import ApiError
 from reasonir.serve.limits import BodyLimitMiddleware
 from reasonir.serve.metrics import Metrics, MetricsMiddleware
-from reasonir.serve.schemas import ErrorResponse, RagRequest, SearchRequest, SearchResponse
-from reasonir.serve.service import FeatureUnavailable, SearchService
+from reasonir.serve.schemas import DocumentOut, ErrorResponse, RagRequest, SearchRequest, SearchResponse
+from reasonir.serve.security import HostAllowList, key_checker, require_json
+from reasonir.serve.service import SearchService
 
-log = logging.getLogger("reasonir.serve")
-STATIC_FILES = {"app.js": "text/javascript", "style.css": "text/css"}  # fixed names: no path comes from a client
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, type_: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.type, self.message = status, type_, message
-
-
-def _error(status: int, type_: str, message: str, details: list | None = None,
-           headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"status": status, "type": type_, "message": message}
-    if details is not None:
-        body["details"] = details
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
-
-
-def _validation_response(exc: RequestValidationError) -> JSONResponse:
-    errors = exc.errors()
-    bad_json = [e for e in errors if e.get("type") == "json_invalid"]
-    if bad_json:
-        ctx = bad_json[0].get("ctx", {})
-        return _error(400, "malformed_json", f"the body is not valid JSON: {ctx.get('error', 'parse error')} "
-                      f"at character {bad_json[0].get('loc', ('body', '?'))[-1]}")
-    details = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body", "message": e.get("msg")}
-               for e in errors]
-    return _error(422, "invalid_request", "; ".join(f"{d['field']}: {d['message']}" for d in details), details)
-
-
-def _install_errors(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return _error(exc.status, exc.type, exc.message,
-                      headers={"WWW-Authenticate": "ApiKey"} if exc.status == 401 else None)
-
-    @app.exception_handler(FeatureUnavailable)
-    async def unavailable(_: Request, exc: FeatureUnavailable) -> JSONResponse:
-        return _error(501, "not_implemented", str(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return _validation_response(exc)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, "http_error", str(exc.detail), headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def crash(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("error answering %s %s", request.method, request.url.path)
-        return _error(500, "internal_error", f"the server failed to answer ({type(exc).__name__}); see its log")
-
-
-def _key_checker(expected: str | None):
-    header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="required when the server has a key")
-
-    async def check(given: str | None = Depends(header)) -> None:
-        if expected is None:
-            return
-        if not given:
-            raise ApiError(401, "missing_api_key", f"this server needs an API key in the {API_KEY_HEADER} header")
-        if not hmac.compare_digest(given.encode(), expected.encode()):  # constant time: no timing oracle
-            raise ApiError(401, "wrong_api_key", f"the {API_KEY_HEADER} header does not hold this server's key")
-
-    return check
+# fixed names: no path comes from a client
+STATIC_FILES = {"app.js": "text/javascript", "style.css": "text/css", "favicon.svg": "image/svg+xml"}
+DOCS_ASSETS = "/static-offline-docs"  # Swagger UI and ReDoc from fastapi-offline's bundle, not a CDN (runs offline)
 
 
 def _check_limits(config: ServeConfig, *, text: str, field: str, k: int) -> None:
@@ -118,22 +59,26 @@ def create_app(service: SearchService, config: ServeConfig | None = None) -> Fas
     config = config or service.config
     metrics = Metrics()
     pages = {name: _static(name) for name in ["index.html", *STATIC_FILES]}  # read once, served from memory
-    authorized = Depends(_key_checker(config.api_key))
+    authorized = Depends(key_checker(config.api_key))
+    json_body = Depends(require_json)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         yield
         await service.aclose()
 
-    # FastAPIOffline: /docs and /redoc from bundled assets, not a CDN (reasonir runs offline)
-    app = FastAPIOffline(title="reasonir", summary="Search (and answer from) a reasonir index.",
-                         version=_version(), lifespan=lifespan,
-                         responses={code: {"model": ErrorResponse} for code in (400, 401, 413, 422, 501)})
-    _install_errors(app)
+    app = FastAPI(title="reasonir", summary="Search (and answer from) a reasonir index.", version=_version(),
+                  lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,  # added below, under the key
+                  redirect_slashes=False,  # Starlette builds that redirect from the client's Host header
+                  responses={code: {"model": ErrorResponse} for code in (400, 401, 413, 415, 422, 501)})
+    errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)  # added last: outermost, so it sees 413s too
+    app.add_middleware(HostAllowList, allowed_hosts=config.trusted_hosts(),
+                       why="; see --allowed-hosts" if config.allowed_hosts is not None else
+                       f": without an API key it answers to loopback names only ({', '.join(config.trusted_hosts())})")
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # added last: outermost, so it sees 400s and 413s too
 
-    @app.post("/search", response_model=SearchResponse, dependencies=[authorized])
+    @app.post("/search", response_model=SearchResponse, dependencies=[authorized, json_body])
     async def search(req: SearchRequest) -> SearchResponse:
         """Top-k documents for a query: ids, titles, snippets, scores, timings; the rewritten query and the
         compute (tokens, FLOPs) of each stage when the pipeline reports them."""
@@ -144,7 +89,7 @@ def create_app(service: SearchService, config: ServeConfig | None = None) -> Fas
                               rewritten_query=result.rewritten_query, compute=result.compute,
                               timings_ms=result.timings_ms)
 
-    @app.post("/rag", dependencies=[authorized])
+    @app.post("/rag", dependencies=[authorized, json_body])
     async def answer(req: RagRequest) -> dict:
         """Answer a multiple-choice question from the top-k documents: retrieved ids, the reader's answer, its letter."""
         _check_limits(config, text=req.question, field="question", k=req.k)
@@ -153,11 +98,20 @@ def create_app(service: SearchService, config: ServeConfig | None = None) -> Fas
         except rag.BadRagRequest as exc:
             raise ApiError(422, "invalid_request", str(exc)) from None
 
+    @app.get("/documents/{doc_id:path}", response_model=DocumentOut, dependencies=[authorized])
+    async def document(doc_id: str) -> DocumentOut:
+        """One stored document, whole: id, title, text (a result's ``id`` names it)."""
+        doc = service.documents.get(doc_id)
+        if doc is None:
+            raise ApiError(404, "not_found", f"no document with id {doc_id[:200]!r} in this index")
+        return DocumentOut(id=doc.id, title=doc.title, text=doc.text)
+
     @app.get("/health")
     async def health() -> dict:
-        """Liveness and what is loaded (open without a key: it names no document)."""
+        """Liveness, what is loaded and what requests may ask for (open without a key: it names no document)."""
         return {"status": "ok", "index_kind": service.kind, "documents": len(service.documents),
-                "auth": config.api_key is not None,
+                "auth": config.api_key is not None, "features": service.features(),
+                "docs": "key" if config.docs_need_key() else "off" if config.protect_docs == "off" else "open",
                 "limits": {"max_k": config.max_k, "max_query_chars": config.max_query_chars,
                            "max_body_bytes": config.max_body_bytes}}
 
@@ -174,7 +128,52 @@ def create_app(service: SearchService, config: ServeConfig | None = None) -> Fas
 
     for name, media in STATIC_FILES.items():
         app.add_api_route(f"/static/{name}", _serve_bytes(pages[name], media), include_in_schema=False)
+    app.add_api_route("/favicon.ico", _serve_bytes(pages["favicon.svg"], STATIC_FILES["favicon.svg"]),
+                      include_in_schema=False)  # browsers ask for it whatever the page says
+    _add_docs(app, config, authorized)
+    _answer_head(app)
     return app
+
+
+def _add_docs(app: FastAPI, config: ServeConfig, authorized: Any) -> None:
+    """/openapi.json, /docs (Swagger UI) and /redoc, under the key when ``config.docs_need_key()``."""
+    if config.protect_docs == "off":
+        return
+    import fastapi_offline
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=Path(fastapi_offline.__file__).parent / "static"), name="docs-assets")
+    dependencies = [authorized] if config.docs_need_key() else []
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=dependencies)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=dependencies)
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="reasonir - Swagger UI",
+                                   swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css", swagger_favicon_url="/favicon.ico")
+
+    @app.get("/redoc", include_in_schema=False, dependencies=dependencies)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title="reasonir - ReDoc",
+                              redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js", with_google_fonts=False,
+                              redoc_favicon_url="/favicon.ico")
+
+
+def _answer_head(app: FastAPI) -> None:
+    """A HEAD twin (same checks, same headers; the server drops the body) for every GET route.
+
+    FastAPI routes answer only the methods they declare, so ``HEAD /health`` was 405; declaring HEAD beside GET
+    would give both one OpenAPI operation id, so the twins stay out of the schema.
+    """
+    for route in list(app.router.routes):
+        if isinstance(route, APIRoute) and "GET" in route.methods:
+            app.add_api_route(route.path, route.endpoint, methods=["HEAD"], dependencies=route.dependencies,
+                              response_model=route.response_model, response_class=route.response_class,
+                              include_in_schema=False, name=f"{route.name}_head")
 
 
 def _serve_bytes(content: bytes, media_type: str):
@@ -190,32 +189,3 @@ def _version() -> str:
         return version("reasonir")
     except PackageNotFoundError:
         return "0"
-
-
-CONFIG_ENV = "REASONIR_SERVE_CONFIG"  # how `reasonir serve --workers N` hands its settings to each worker process
-
-
-def app_from_environ() -> FastAPI:
-    """App factory for uvicorn workers: index and limits from ``$REASONIR_SERVE_CONFIG``, key from its variable."""
-    import json
-
-    from reasonir.serve.config import API_KEY_ENV
-
-    settings = json.loads(os.environ[CONFIG_ENV])
-    config = ServeConfig(**settings["config"], api_key=os.environ.get(API_KEY_ENV) or None)
-    llm_args = settings.get("llm_args")
-    service = SearchService.from_index(settings["index"], model=settings.get("model"), config=config,
-                                       encoder_backend=settings.get("encoder_backend"),
-                                       llm_factory=_llm_factory(llm_args))
-    return create_app(service, config)
-
-
-def _llm_factory(llm_args: dict | None):
-    """A function that starts the LLM from the serve command's ``--llm-*`` flags (called only when needed)."""
-    import argparse
-
-    def start() -> Any:
-        from reasonir.cli.llm_flags import llm_from_args
-
-        return llm_from_args(argparse.Namespace(**(llm_args or {})))
-    return start

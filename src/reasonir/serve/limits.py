@@ -1,12 +1,9 @@
 """Request body limit, enforced before the app reads the body (JSON error, status 413)."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
-
-def error_json(status: int, type_: str, message: str) -> bytes:
-    return json.dumps({"error": {"status": status, "type": type_, "message": message}}).encode()
+from reasonir.serve.errors import error_json
 
 
 class BodyLimitMiddleware:

@@ -10,6 +10,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+# Label values come from closed sets, so no client can add series (each costs memory and /metrics bytes for the
+# server's life): the methods of RFC 9110 and PATCH, the app's route templates; anything else is "other".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 # Latency buckets from 5 ms to 10 s: a dense query on CPU takes tens of milliseconds, an LLM rewrite seconds.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -28,7 +31,11 @@ class Metrics:
 
 
 class MetricsMiddleware:
-    """Pure ASGI middleware: counts every HTTP response by route template (never the raw path)."""
+    """Pure ASGI middleware: counts every HTTP response by route template (never the raw path) and method.
+
+    A request that matched no route (404, a refused Host) counts as ``unmatched``; a method outside
+    :data:`METHODS` as ``other``.
+    """
 
     def __init__(self, app: Any, metrics: Metrics) -> None:
         self.app, self.metrics = app, metrics
@@ -51,7 +58,8 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             endpoint = getattr(route, "path", None) or "unmatched"  # unmatched paths share one label
-            self.metrics.requests.labels(endpoint, scope["method"], str(status)).inc()
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            self.metrics.requests.labels(endpoint, method, str(status)).inc()
             self.metrics.latency.labels(endpoint).observe(time.perf_counter() - start)
             if status >= 400:
                 self.metrics.errors.labels(endpoint, str(status)).inc()

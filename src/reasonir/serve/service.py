@@ -60,15 +60,19 @@ class _Outcome:
     stage_seconds: dict[str, float]
 
 
-def _pipeline(retriever: Any, *, rewrite: bool, rerank: Rerank, llm: Callable[[], Any]) -> Any:
+def _pipeline(retriever: Any, *, rewrite: bool, rerank: Rerank, llm: Callable[[], Any], cross_encoder: Any) -> Any:
     """Turn request flags into a pipeline (``reasonir.retrieve.pipeline.build_pipeline``).
 
-    ``llm`` is called only when a stage needs an LLM, so a server that never rewrites never starts one.
+    ``llm`` is called only when a stage needs an LLM, so a server that never rewrites never starts one. A request
+    for a stage the server was not given a model for is :class:`FeatureUnavailable` (HTTP 501), not a crash.
     """
     from reasonir.retrieve.pipeline import build_pipeline
 
+    if rerank == "cross-encoder" and cross_encoder is None:
+        raise FeatureUnavailable("this server has no cross-encoder: start it with --cross-encoder NAME_OR_FOLDER")
     needs_llm = rewrite or rerank == "llm"
-    return build_pipeline(retriever, llm=llm() if needs_llm else None, rewrite=rewrite, rerank=rerank)
+    return build_pipeline(retriever, llm=llm() if needs_llm else None, rewrite=rewrite, rerank=rerank,
+                          cross_encoder=cross_encoder)
 
 
 def _search(pipeline: Any, queries: Sequence[Query], k: int) -> list[_Outcome]:
@@ -125,25 +129,34 @@ def set_threads(n: int) -> None:
 
 
 class SearchService:
-    """A loaded retriever with its documents, searched in micro-batches on one worker thread."""
+    """A loaded retriever with its documents, searched in micro-batches on one worker thread.
+
+    ``llm_factory`` starts the LLM that rewriting, LLM reranking and ``/rag`` use (on first need; None: those
+    answer 501). ``cross_encoder`` is a loaded sentence-transformers ``CrossEncoder`` for ``rerank="cross-encoder"``
+    (None: that answers 501).
+    """
 
     def __init__(self, retriever: Any, documents: dict[str, Document], *, config: ServeConfig | None = None,
                  kind: str = "unknown", index_dir: str | None = None,
-                 llm_factory: Callable[[], Any] | None = None) -> None:
+                 llm_factory: Callable[[], Any] | None = None, cross_encoder: Any = None) -> None:
         self.retriever, self.documents, self.kind, self.index_dir = retriever, documents, kind, index_dir
         self.config = config or ServeConfig()
         self._llm_factory, self._llm = llm_factory, None
+        self.cross_encoder = cross_encoder
         self._lock = threading.RLock()  # building a pipeline may start the LLM under the same lock
         self._pipelines: dict[tuple[bool, str], Any] = {}
         self.batcher: MicroBatcher[str, _Outcome] = MicroBatcher(self._run_batch, max_batch=self.config.max_batch)
 
     @classmethod
     def from_index(cls, folder: str | Path, *, model: str | None = None, config: ServeConfig | None = None,
-                   llm_factory: Callable[[], Any] | None = None, encoder_backend: str | None = None) -> SearchService:
+                   llm_factory: Callable[[], Any] | None = None, encoder_backend: str | None = None,
+                   cross_encoder: Any = None) -> SearchService:
         """Load the index, its documents and (for dense indexes) the encoder, once; ``encoder_backend``
-        overrides the backend saved in the index manifest."""
-        from reasonir.retrieve.store import load_index, read_manifest
+        overrides the backend saved in the index manifest. ``cross_encoder`` (a name, a folder or a loaded
+        ``CrossEncoder``) loads at start too, so a wrong name fails here rather than on a request."""
+        from reasonir.retrieve.store import index_folder, load_index, read_manifest
 
+        folder = index_folder(folder)  # an adapt output folder serves its index/
         kind = read_manifest(folder)["kind"]
         if config is not None and config.threads is not None:
             set_threads(config.threads)
@@ -152,14 +165,26 @@ class SearchService:
             kwargs["model"] = model
         if encoder_backend and kind != "bm25":
             kwargs["encoder_backend"] = encoder_backend
+        if isinstance(cross_encoder, (str, Path)):
+            from reasonir.retrieve.rerank import CrossEncoderReranker
+
+            cross_encoder = CrossEncoderReranker(str(cross_encoder)).model  # its loader, with its max_length
         service = cls(load_index(folder, **kwargs), read_documents(folder), config=config, kind=kind,
-                      index_dir=str(folder), llm_factory=llm_factory)
+                      index_dir=str(folder), llm_factory=llm_factory, cross_encoder=cross_encoder)
         service.warm_up()
         return service
 
     def warm_up(self) -> None:
-        """Run one query so the encoder is loaded before the first request, not during it."""
+        """Run one query so the encoder is loaded before the first request, not during it (a cross-encoder is
+        loaded already; warming it would score a whole rerank depth of pairs at every start)."""
         self._run_batch((1, False, "none"), ["warm up"])
+
+    def features(self) -> dict[str, Any]:
+        """What requests may ask for: rewriting and LLM reranking need an LLM, cross-encoder reranking a model."""
+        llm = self._llm_factory is not None
+        rerank: list[Rerank] = ["none", *(["llm"] if llm else []),
+                                *(["cross-encoder"] if self.cross_encoder is not None else [])]
+        return {"rewrite": llm, "rerank": rerank, "rag": llm}
 
     def get_llm(self) -> Any:
         with self._lock:  # at most one LLM per server, started on first need
@@ -173,7 +198,8 @@ class SearchService:
         with self._lock:
             key = (rewrite, rerank)
             if key not in self._pipelines:
-                self._pipelines[key] = _pipeline(self.retriever, rewrite=rewrite, rerank=rerank, llm=self.get_llm)
+                self._pipelines[key] = _pipeline(self.retriever, rewrite=rewrite, rerank=rerank, llm=self.get_llm,
+                                                 cross_encoder=self.cross_encoder)
             return self._pipelines[key]
 
     def _run_batch(self, key: tuple[int, bool, Rerank], texts: Sequence[str]) -> list[_Outcome]:

@@ -1,7 +1,19 @@
 // The search page: POST /search, then render results with textContent only (document text is never HTML).
+// A result's title opens the whole document (GET /documents/{id}) in a dialog.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+let latest = 0; // the newest search: an older answer that arrives late is dropped
+
+function apiHeaders(json) {
+  const headers = json ? { "Content-Type": "application/json" } : {};
+  const key = $("api-key").value;
+  if (key) {
+    headers["X-API-Key"] = key;
+    sessionStorage.setItem("reasonir-api-key", key);
+  }
+  return headers;
+}
 
 async function loadInfo() {
   try {
@@ -10,40 +22,76 @@ async function loadInfo() {
     $("k").max = health.limits.max_k;
     $("key-label").hidden = !health.auth;
     $("api-key").value = sessionStorage.getItem("reasonir-api-key") || "";
+    $("rewrite-label").hidden = !health.features.rewrite;
+    const labels = { none: "none", llm: "LLM", "cross-encoder": "cross-encoder" };
+    $("rerank").replaceChildren(...health.features.rerank.map((value) => new Option(labels[value] || value, value)));
+    $("rerank-label").hidden = health.features.rerank.length < 2; // offered only when a reranker is loaded
+    $("docs-links").hidden = health.docs !== "open"; // under a key a browser cannot send it on a page load
   } catch (err) {
     $("index-info").textContent = "server unreachable";
   }
 }
 
+async function errorMessage(response) {
+  try {
+    const data = await response.json();
+    return `${response.status}: ${data.error ? data.error.message : response.statusText}`;
+  } catch (err) {
+    return `${response.status}: ${response.statusText}`;
+  }
+}
+
+// Before each search and after a failed one: nothing from an earlier answer stays on screen.
+function clearResults() {
+  $("results").replaceChildren();
+  $("summary").hidden = true;
+  $("empty").hidden = true;
+}
+
+function setBusy(busy) {
+  $("search-button").disabled = busy;
+  $("results").setAttribute("aria-busy", String(busy));
+  $("status").textContent = busy ? "Searching…" : "";
+  $("status").hidden = !busy;
+}
+
 function showError(message) {
+  clearResults();
   $("error").textContent = message;
   $("error").hidden = false;
 }
 
+function resultItem(hit) {
+  const item = document.createElement("li");
+  item.className = "result";
+  const head = document.createElement("div");
+  head.className = "head";
+  const title = document.createElement("a");
+  title.className = "title";
+  title.href = `#document-${encodeURIComponent(hit.id)}`;
+  title.textContent = hit.title || hit.id;
+  title.addEventListener("click", (event) => {
+    event.preventDefault();
+    openDocument(hit.id);
+  });
+  const score = document.createElement("span");
+  score.className = "score";
+  score.textContent = hit.score.toFixed(4);
+  head.append(title, score);
+  const id = document.createElement("div");
+  id.className = "doc-id muted";
+  id.textContent = hit.id;
+  const snippet = document.createElement("p");
+  snippet.className = "snippet";
+  snippet.textContent = hit.snippet;
+  item.append(head, id, snippet);
+  return item;
+}
+
 function render(data) {
-  const list = $("results");
-  list.replaceChildren();
-  for (const hit of data.results) {
-    const item = document.createElement("li");
-    item.className = "result";
-    const head = document.createElement("div");
-    head.className = "head";
-    const title = document.createElement("span");
-    title.className = "title";
-    title.textContent = hit.title || hit.id;
-    const score = document.createElement("span");
-    score.className = "score";
-    score.textContent = hit.score.toFixed(4);
-    head.append(title, score);
-    const id = document.createElement("div");
-    id.className = "doc-id muted";
-    id.textContent = hit.id;
-    const snippet = document.createElement("p");
-    snippet.className = "snippet";
-    snippet.textContent = hit.snippet;
-    item.append(head, id, snippet);
-    list.append(item);
-  }
+  $("results").replaceChildren(...data.results.map(resultItem));
+  $("empty").hidden = data.results.length > 0;
+  $("empty-query").textContent = data.query;
   const rewritten = data.rewritten_query;
   $("rewritten").hidden = !rewritten;
   $("rewritten-text").textContent = rewritten || "";
@@ -58,30 +106,50 @@ function render(data) {
 
 async function search(event) {
   event.preventDefault();
+  const mine = ++latest;
   $("error").hidden = true;
-  const headers = { "Content-Type": "application/json" };
-  const key = $("api-key").value;
-  if (key) {
-    headers["X-API-Key"] = key;
-    sessionStorage.setItem("reasonir-api-key", key);
-  }
+  clearResults();
+  setBusy(true);
   const body = { query: $("query").value, k: Number($("k").value), rewrite: $("rewrite").checked,
                  rerank: $("rerank").value };
-  $("search-button").disabled = true;
   try {
-    const response = await fetch("/search", { method: "POST", headers, body: JSON.stringify(body) });
-    const data = await response.json();
+    const response = await fetch("/search", { method: "POST", headers: apiHeaders(true), body: JSON.stringify(body) });
+    if (mine !== latest) return;
     if (!response.ok) {
-      showError(`${response.status}: ${data.error ? data.error.message : response.statusText}`);
+      showError(await errorMessage(response));
       return;
     }
-    render(data);
+    const data = await response.json();
+    if (mine === latest) render(data);
   } catch (err) {
-    showError(`request failed: ${err}`);
+    if (mine === latest) showError(`request failed: ${err}`);
   } finally {
-    $("search-button").disabled = false;
+    if (mine === latest) setBusy(false);
+  }
+}
+
+async function openDocument(id) {
+  const dialog = $("document");
+  $("document-title").textContent = "Loading…";
+  $("document-id").textContent = id;
+  $("document-text").textContent = "";
+  if (!dialog.open) dialog.showModal();
+  try {
+    const response = await fetch(`/documents/${encodeURIComponent(id)}`, { headers: apiHeaders(false) });
+    if (!response.ok) {
+      $("document-title").textContent = "Could not open the document";
+      $("document-text").textContent = await errorMessage(response);
+      return;
+    }
+    const doc = await response.json();
+    $("document-title").textContent = doc.title || doc.id;
+    $("document-text").textContent = doc.text;
+  } catch (err) {
+    $("document-title").textContent = "Could not open the document";
+    $("document-text").textContent = `request failed: ${err}`;
   }
 }
 
 $("search-form").addEventListener("submit", search);
+$("document-close").addEventListener("click", () => $("document").close());
 loadInfo();
