@@ -11,7 +11,15 @@ Recipes (reasonir's training rows unless named otherwise):
 * ``contrastive``: one-hot rows, InfoNCE over in-batch and the rows' hard negatives;
 * ``distill``: rows labelled by the hybrid teacher (``reasonir label``), trained to reproduce its scores;
 * ``naive-1ep`` / ``naive-3ep``: the naive rows, one and three epochs.
-Each trained model is also merged back into the base (WiSE-FT) at every ``--merges`` share and scored again.
+Each trained model is also merged back into the base (WiSE-FT) at every ``--merges`` share and scored again, and for
+each training seed the model ``reasonir adapt`` would hand back is picked from them exactly as adapt picks it
+(``reasonir.adapt.recipes.choose``: best on one half of the pseudo-dev queries, kept only if it beats the base on the
+other half): the ``adapt`` rows are what a user gets.
+
+``--replay-selection`` takes a file of every candidate that passed the lexical filters, each with its base-encoder
+rank (``benchmarks/data/scifact_synth_smollm2_v3_all.jsonl``) and replays the synthesizer: dev seeds (the same hash
+as ``reasonir.synth.devset``) keep their first candidate as a pseudo-dev row, the others their best candidate in the
+base top 10.
 
     .venv/bin/python benchmarks/bench_recipe.py --dataset ../shared/data/stacks_proofs --ignore-identical-ids \\
         --rows stacks_rows.jsonl --naive stacks_naive.jsonl --out benchmarks/results/recipe_stacks.json
@@ -37,6 +45,28 @@ def load_rows(paths: list[Path]):
     from reasonir.data import read_training_rows
 
     return [r for p in paths for r in read_training_rows(p)]
+
+
+def replay_selection(rows, share: float = 0.15, job_seed: int = 0, max_rank: int = 10):
+    """Every clean candidate -> the synthesizer's rows: dev seeds' first candidates, other seeds' best in the top
+    ``max_rank``."""
+    from dataclasses import replace
+
+    from reasonir.synth.devset import is_dev_seed
+
+    by_seed: dict[str, list] = {}
+    for row in rows:
+        by_seed.setdefault(row.seed_id, []).append(row)
+    out = []
+    for seed, candidates in by_seed.items():
+        if is_dev_seed(seed, share, job_seed):
+            first = min(candidates, key=lambda r: r.meta.get("candidate", 0))
+            out.append(replace(first, neg=[], meta={**first.meta, "split": "dev"}))
+            continue
+        ranked = [r for r in candidates if (r.meta.get("positive_rank") or max_rank + 1) <= max_rank]
+        if ranked:
+            out.append(min(ranked, key=lambda r: r.meta["positive_rank"]))
+    return out
 
 
 def score(model: str, data, dev, *, ignore_identical: bool, use_cache: bool = False) -> dict:
@@ -94,13 +124,33 @@ def labelled(rows_file: Path, documents, work: Path) -> Path:
     return target
 
 
+def adapt_choice(done: list[dict], seed: int, base_scores: dict) -> None:
+    """The run of this training seed that ``reasonir adapt`` would hand back, recorded as recipe "adapt"."""
+    from reasonir.adapt.recipes import Candidate, choose
+
+    base = next(r for r in done if r["recipe"] == "base")
+    mine = [r for r in done if r.get("train_seed") == seed and r["recipe"] in ("contrastive", "distill")]
+    if not mine:
+        return
+    candidates = [Candidate(f"{r['recipe']}-merge{r['merge']:g}", r["recipe"], r["merge"], None, r["pseudo"])
+                  for r in mine]
+    choice = choose(candidates, Candidate("base", "base", 1.0, None, base["pseudo"]))
+    picked = base if choice.chosen.name == "base" else mine[candidates.index(choice.chosen)]
+    run = {"recipe": "adapt", "merge": picked["merge"], "train_seed": seed, "chose": choice.chosen.name,
+           "best_on_choose_half": choice.best.name, "confirm": choice.confirm.as_dict(),
+           "real_mean": picked["real_mean"], "pseudo_mean": picked["pseudo_mean"]}
+    done.append(run)
+    print(json.dumps(run), flush=True)
+
+
 def summarize(runs: list[dict]) -> dict:
     base = next(r for r in runs if r["recipe"] == "base")
     out: dict = {"base": {"real": base["real_mean"], "pseudo": base["pseudo_mean"]}, "recipes": {}, "signal": {}}
     by_recipe: dict[str, list[dict]] = {}
     for r in runs:
         if r["recipe"] != "base":
-            by_recipe.setdefault(f"{r['recipe']} merge {r['merge']:g}", []).append(r)
+            name = "adapt" if r["recipe"] == "adapt" else f"{r['recipe']} merge {r['merge']:g}"
+            by_recipe.setdefault(name, []).append(r)
     for name, rs in sorted(by_recipe.items()):
         real = [r["real_mean"] for r in rs]
         pseudo = [r["pseudo_mean"] for r in rs]
@@ -110,7 +160,7 @@ def summarize(runs: list[dict]) -> dict:
             "pseudo_mean": round(statistics.mean(pseudo), 4),
             "pseudo_change": round(statistics.mean(pseudo) - base["pseudo_mean"], 4)}
     changes = [(r["real_mean"] - base["real_mean"], r["pseudo_mean"] - base["pseudo_mean"], r.get("pseudo_better"))
-               for r in runs if r["recipe"] != "base"]
+               for r in runs if r["recipe"] not in ("base", "adapt")]
     agree = sum((real > 0) == (pseudo > 0) for real, pseudo, _ in changes)
     out["signal"] = {"runs": len(changes), "sign_agreement": agree,
                      "pseudo_better_and_real_better": sum(1 for real, _, b in changes if b and real > 0),
@@ -124,6 +174,8 @@ def main() -> int:
     p.add_argument("--rows", required=True, type=Path, nargs="+", help="reasonir rows (dev rows among them)")
     p.add_argument("--dev-rows", type=Path, nargs="*", default=[], help="more pseudo-dev rows")
     p.add_argument("--naive", type=Path, help="naive rows (benchmarks/naive_recipe.py)")
+    p.add_argument("--replay-selection", action="store_true",
+                   help="--rows hold every clean candidate with its base rank: replay the synthesizer's selection")
     p.add_argument("--recipes", default="contrastive,distill,naive-1ep,naive-3ep")
     p.add_argument("--train-seeds", default="0,1,2")
     p.add_argument("--merges", default="0,0.5")
@@ -138,6 +190,8 @@ def main() -> int:
 
     data = load_dataset(str(args.dataset))
     rows = load_rows(args.rows)
+    if args.replay_selection:
+        rows = replay_selection(rows)
     train_rows = [r for r in rows if not r.is_dev]
     dev_rows = [r for r in rows + load_rows(args.dev_rows) if r.is_dev]
     trained_seeds = {r.seed_id for r in train_rows}
@@ -151,7 +205,8 @@ def main() -> int:
 
     def record(run: dict, scores: dict, base: dict | None) -> dict:
         run = run | {"real_mean": round(statistics.mean(scores["real"].values()), 4),
-                     "pseudo_mean": round(statistics.mean(scores["pseudo"].values()), 4) if len(dev) else None}
+                     "pseudo_mean": round(statistics.mean(scores["pseudo"].values()), 4) if len(dev) else None,
+                     "pseudo": scores["pseudo"]}
         if base is not None:
             verdict = compare(base["pseudo"], scores["pseudo"])
             run |= {"pseudo_ci95": [round(x, 4) for x in verdict.ci95], "pseudo_better": verdict.better,
@@ -159,7 +214,7 @@ def main() -> int:
         with log_path.open("a") as fh:
             fh.write(json.dumps(run) + "\n")
         done.append(run)
-        print(json.dumps({k: v for k, v in run.items() if k not in ("per_query",)}), flush=True)
+        print(json.dumps({k: v for k, v in run.items() if k != "pseudo"}), flush=True)
         return run
 
     def is_done(**key) -> bool:
@@ -186,6 +241,9 @@ def main() -> int:
             for share in todo:
                 scores = score(merged(model_dir, share, work), data, dev, ignore_identical=args.ignore_identical_ids)
                 record({"recipe": recipe, "merge": share, "train_seed": seed, **stats}, scores, base_scores)
+    for seed in (int(s) for s in args.train_seeds.split(",")):
+        if not is_done(recipe="adapt", train_seed=seed):
+            adapt_choice(done, seed, base_scores)
     from reasonir.hardware import describe
 
     write_results(args.out, {"dataset": str(args.dataset), "train_rows": len(train_rows), "pseudo_dev": len(dev),
