@@ -15,9 +15,10 @@ Example (about 10 minutes on 2 cores)::
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,14 +113,11 @@ def _train_fitting_batch(data: list[str], model_dir: Path, config: DemoConfig, b
 
 
 def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str], None] = print) -> DemoResult:
-    """Synthesize, train and evaluate on ``config.dataset``; ``llm`` defaults to the embedded SmolLM2. Prints one
-    line per stage through ``log``; the details (synthesis report, training log) go to ``<workdir>/demo.log``
+    """Synthesize, label, train and evaluate on ``config.dataset``; ``llm`` defaults to the embedded SmolLM2. Prints
+    one line per stage through ``log``; the details (synthesis report, training log) go to ``<workdir>/demo.log``
     (``reasonir demo`` also sends third-party logs there: ``quiet_third_party``)."""
-    from reasonir.data import load_dataset, read_training_rows
+    from reasonir.data import load_dataset
     from reasonir.data.atomic import atomic_open
-    from reasonir.evaluate import compare_retrievers
-    from reasonir.llm import load_llm
-    from reasonir.retrieve import BM25Retriever, DenseRetriever, HybridRetriever
 
     config = config or DemoConfig()
     work = Path(config.workdir)
@@ -127,89 +125,115 @@ def run_demo(config: DemoConfig | None = None, llm=None, *, log: Callable[[str],
     detail = _file_logger(work / "demo.log")
     dataset: Dataset = load_dataset(str(config.dataset))
     seconds: dict[str, float] = {}
+    clock = _Stopwatch(seconds)
+    with clock("synthesize"):
+        report, rows_file = _synthesize_stage(dataset, llm, work, config, log, detail)
+    log(f"      kept {report.rows} rows ({', '.join(f'{k} {v}' for k, v in sorted(report.kept.items()))}) of "
+        f"{sum(report.candidates.values())} candidates; seeds yielding a row: "
+        + ", ".join(f"{k} {v:.0%}" for k, v in sorted(report.rates()['seed_yield'].items()))
+        + f"; {seconds['synthesize']:.0f} s")
+    with clock("label"):
+        train_file, loaded, labelled = _label_stage(rows_file, dataset, work, config, log)
+    with clock("train"):
+        holdout = _train_stage(train_file, len(loaded), work / "model", config, log, detail)
+    log(f"[4/4] evaluating on {len(dataset.queries)} queries ...")
+    with clock("evaluate"):
+        table = _evaluate_stage(dataset, work / "model", config)
+    result = DemoResult(dict(report.kept), len(loaded), table, seconds, report.usage_text, report.as_dict(), holdout,
+                        labelled)
+    summary = result.as_dict() | {"config": asdict(config)}
+    with atomic_open(work / "results.json", overwrite=True) as fh:  # each run replaces the last run's results
+        fh.write(json.dumps(summary, indent=2, default=str))
+    return result
 
-    # 1. Synthesize from the documents alone: the evaluation queries never reach the LLM.
+
+class _Stopwatch:
+    """``with clock("stage"):`` records the stage's wall seconds, even when the stage has nothing to do."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self.seconds = seconds
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.seconds[stage] = time.perf_counter() - start
+
+
+def _synthesize_stage(dataset: Dataset, llm, work: Path, config: DemoConfig, log: Callable[[str], None],
+                      detail: Callable[[str], None]) -> tuple[Any, Path]:
+    """1. Synthesize from the documents alone: the evaluation queries never reach the LLM."""
+    from reasonir.llm import load_llm
+
     log(f"[1/4] synthesizing from {len(dataset.documents)} documents of {config.dataset} "
         f"({config.hq_seeds} HQ seeds, {config.vl_seeds} VL seeds) ...")
-    start = time.perf_counter()
     owned = llm is None
     llm = llm or load_llm()
     rows_file = work / "rows.jsonl"
     try:
         report = _synthesize(dataset.documents, llm, rows_file, config)
-        usage = report.usage_text
     finally:
         if owned:
             llm.close()
     detail(report.format())
-    seconds["synthesize"] = time.perf_counter() - start
-    counts = dict(report.kept)
-    rates = report.rates()
-    log(f"      kept {report.rows} rows ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}) of "
-        f"{sum(report.candidates.values())} candidates; seeds yielding a row: "
-        + ", ".join(f"{k} {v:.0%}" for k, v in sorted(rates['seed_yield'].items()))
-        + f"; {seconds['synthesize']:.0f} s")
+    return report, rows_file
+
+
+def _label_stage(rows_file: Path, dataset: Dataset, work: Path, config: DemoConfig,
+                 log: Callable[[str], None]) -> tuple[Path, list, dict[str, Any]]:
+    """2. Label: the teacher's scores for each row's texts (rows it cannot place are dropped)."""
+    from reasonir.data import read_training_rows, write_training_rows
+    from reasonir.label import TeacherConfig, label_rows
 
     loaded = read_training_rows(rows_file) if rows_file.exists() else []
     if not loaded:
         raise RuntimeError(f"the LLM produced no usable rows; see the synthesis report in {work / 'demo.log'}")
-
-    # 2. Label: the teacher's scores for each row's texts (rows it cannot place are dropped).
+    if not config.label:
+        return rows_file, loaded, {}
     start = time.perf_counter()
-    train_file = rows_file
-    labelled: dict[str, Any] = {}
-    if config.label:
-        from reasonir.data import write_training_rows
-        from reasonir.label import TeacherConfig, label_rows
+    teacher = TeacherConfig(dense_model=config.base_model, candidates=config.label_candidates)
+    log(f"[2/4] labelling with the teacher, {teacher.describe()} ...")
+    labels = label_rows(loaded, dataset.documents, teacher)
+    if labels.rows:
+        rows_file = write_training_rows(labels.rows, work / "rows.labelled.jsonl", overwrite=True)
+        loaded = labels.rows
+    log(f"      {len(labels.rows)} of {labels.rows_in} rows kept (positive in the teacher's top "
+        f"{teacher.keep_k}), {teacher.candidates} texts scored each; {time.perf_counter() - start:.0f} s")
+    return rows_file, loaded, labels.summary()
 
-        teacher = TeacherConfig(dense_model=config.base_model, candidates=config.label_candidates)
-        log(f"[2/4] labelling with the teacher, {teacher.describe()} ...")
-        labels = label_rows(loaded, dataset.documents, teacher)
-        if labels.rows:
-            train_file = write_training_rows(labels.rows, work / "rows.labelled.jsonl", overwrite=True)
-            loaded = labels.rows
-        labelled = labels.summary()
-        log(f"      {len(labels.rows)} of {labels.rows_in} rows kept (positive in the teacher's top "
-            f"{teacher.keep_k}), {teacher.candidates} texts scored each; {time.perf_counter() - start:.0f} s")
-    seconds["label"] = time.perf_counter() - start
 
-    # 3. Train on the rows (ReasonIR mixes VL and HQ data).
-    start = time.perf_counter()
-    model_dir = work / "model"
-    holdout: dict[str, Any] = {}
-    log(f"[3/4] fine-tuning {config.base_model or DEFAULT_ENCODER.rsplit('/', 1)[-1]} on {len(loaded)} rows ...")
-    if config.retrain or not (model_dir / "config_sentence_transformers.json").exists():
-        result = _train_fitting_batch([str(train_file)], model_dir, config, max(2, min(config.batch_size,
-                                                                                        len(loaded))), detail)
-        from reasonir.train.holdout import HOLDOUT_K
+def _train_stage(train_file: Path, rows: int, model_dir: Path, config: DemoConfig, log: Callable[[str], None],
+                 detail: Callable[[str], None]) -> dict[str, Any]:
+    """3. Train on the rows (ReasonIR mixes VL and HQ data); returns the label-free signal's record."""
+    from reasonir.train.holdout import HOLDOUT_K
 
-        holdout = {"rows": result.holdout_rows, "k": HOLDOUT_K, "recall_before": result.holdout_before,
-                   "recall_after": result.holdout_after, "teacher_tau_before": result.teacher_tau_before,
-                   "teacher_tau_after": result.teacher_tau_after}
-        signal = (f"; held-out synthesized rows: positive recall@{HOLDOUT_K} {result.holdout_before:.2f} -> "
-                  f"{result.holdout_after:.2f}" if result.holdout_rows else "")
-        if result.teacher_tau_rows:
-            signal += f", agreement with the teacher {result.teacher_tau_before:.2f} -> {result.teacher_tau_after:.2f}"
-        log(f"      {result.steps} steps, final loss {result.train_loss:.3f}{signal}")
-    else:
+    log(f"[3/4] fine-tuning {config.base_model or DEFAULT_ENCODER.rsplit('/', 1)[-1]} on {rows} rows ...")
+    if not config.retrain and (model_dir / "config_sentence_transformers.json").exists():
         log(f"      reusing {model_dir} (pass --retrain to train again)")
-    seconds["train"] = time.perf_counter() - start
+        return {}
+    result = _train_fitting_batch([str(train_file)], model_dir, config, max(2, min(config.batch_size, rows)), detail)
+    signal = (f"; held-out synthesized rows: positive recall@{HOLDOUT_K} {result.holdout_before:.2f} -> "
+              f"{result.holdout_after:.2f}" if result.holdout_rows else "")
+    if result.teacher_tau_rows:
+        signal += f", agreement with the teacher {result.teacher_tau_before:.2f} -> {result.teacher_tau_after:.2f}"
+    log(f"      {result.steps} steps, final loss {result.train_loss:.3f}{signal}")
+    return {"rows": result.holdout_rows, "k": HOLDOUT_K, "recall_before": result.holdout_before,
+            "recall_after": result.holdout_after, "teacher_tau_before": result.teacher_tau_before,
+            "teacher_tau_after": result.teacher_tau_after}
 
-    # 4. Evaluate before and after, beside BM25, and each encoder in a hybrid with BM25 (the base one is the control).
-    log(f"[4/4] evaluating on {len(dataset.queries)} queries ...")
-    start = time.perf_counter()
+
+def _evaluate_stage(dataset: Dataset, model_dir: Path, config: DemoConfig) -> Any:
+    """4. Evaluate before and after, beside BM25, and each encoder in a hybrid with BM25 (the base one is the
+    control)."""
+    from reasonir.evaluate import compare_retrievers
+    from reasonir.retrieve import BM25Retriever, DenseRetriever, HybridRetriever
+
     base, tuned = DenseRetriever(config.base_model, show_progress=False), \
         DenseRetriever(str(model_dir), show_progress=False)
     retrievers = {"bm25": BM25Retriever(), "minilm (base)": base, "minilm (fine-tuned)": tuned,
                   "hybrid (bm25 + base)": HybridRetriever([BM25Retriever(), base]),
                   "hybrid (bm25 + fine-tuned)": HybridRetriever([BM25Retriever(), tuned])}
-    table = compare_retrievers(dataset, retrievers, name=str(config.dataset))
-    seconds["evaluate"] = time.perf_counter() - start
-    result = DemoResult(counts, len(loaded), table, seconds, usage, report.as_dict(), holdout, labelled)
-    summary = result.as_dict() | {"config": asdict(config)}
-    with atomic_open(work / "results.json", overwrite=True) as fh:  # each run replaces the last run's results
-        fh.write(json.dumps(summary, indent=2, default=str))
-    return result
+    return compare_retrievers(dataset, retrievers, name=str(config.dataset))
 
 
 def _file_logger(path: Path) -> Callable[[str], None]:

@@ -48,7 +48,7 @@ PROMPT_MARGIN_TOKENS = 48  # chat template tokens and estimation slack
 class RAGConfig:
 
 
-    k: int = 3  # documents per question (issue 11's default; the reader is small and its window is 2k tokens)
+    k: int = 3  # documents per question: the embedded reader is small and its window is 2k tokens
     doc_chars: int = 1500  # per-document cap (~400 tokens): three fit SmolLM2's 2048-token window with the question
     chain_of_thought: bool = False
     answer_tokens: int = 16  # a letter and a few words of preamble

@@ -28,7 +28,7 @@ from reasonir.retrieve.compute import StageCompute, llm_compute
 from reasonir.retrieve.prompts import load_prompt, render
 
 RewriteMode = Literal["replace", "append"]
-MIN_BUDGET, MAX_BUDGET = 64, 4096  # the query-length range ReasonIR's scaling study spans (issue #10)
+MIN_BUDGET, MAX_BUDGET = 64, 4096  # the query-length range ReasonIR's scaling study spans
 # 512 generated tokens: a full reasoning draft that still fits the embedded SmolLM2's 2,048-token context with the
 # prompt (BRIGHT's reason.py lets the LLM write up to 2,048; pass budget=2048 to a model with a longer context)
 DEFAULT_BUDGET = 512
