@@ -81,18 +81,19 @@ def score(model: str, data, dev, *, ignore_identical: bool, use_cache: bool = Fa
     return {"real": {q: s["ndcg@10"] for q, s in real.per_query.items()}, "pseudo": pseudo}
 
 
-def train(rows_file: Path, out: Path, *, seed: int, epochs: float | None, batch_size: int) -> dict:
-    """One training run with reasonir's trainer, unmerged (merges are scored separately)."""
+def train(rows_file: Path, out: Path, *, seed: int, epochs: float | None) -> dict:
+    """One training run with reasonir's trainer and its defaults, as ``reasonir adapt`` trains, unmerged (merges are
+    scored separately); the naive recipe sets its epochs."""
     from reasonir.train import TrainConfig
     from reasonir.train.trainer import fit
 
-    config = TrainConfig(data=[str(rows_file)], output_dir=out, seed=seed, merge_base=0.0, batch_size=batch_size,
-                         document_max_length=128, progress=False, overwrite=True)
+    config = TrainConfig(data=[str(rows_file)], output_dir=out, seed=seed, merge_base=0.0, progress=False,
+                         overwrite=True)
     if epochs is not None:
         config.epochs, config.max_epochs, config.min_steps = epochs, epochs, 0
     start = time.perf_counter()
     result = fit(config, log=lambda message: None)
-    return {"steps": result.steps, "train_seconds": round(time.perf_counter() - start, 1),
+    return {"steps": result.steps, "batch_size": config.batch_size, "train_seconds": round(time.perf_counter() - start, 1),
             "holdout": [result.holdout_before, result.holdout_after],
             "teacher_tau": [result.teacher_tau_before, result.teacher_tau_after]}
 
@@ -174,12 +175,13 @@ def main() -> int:
     p.add_argument("--rows", required=True, type=Path, nargs="+", help="reasonir rows (dev rows among them)")
     p.add_argument("--dev-rows", type=Path, nargs="*", default=[], help="more pseudo-dev rows")
     p.add_argument("--naive", type=Path, help="naive rows (benchmarks/naive_recipe.py)")
+    p.add_argument("--more-rows", type=Path, nargs="*", default=[],
+                   help="more selected training rows (their seeds that are dev seeds of the replay are left out)")
     p.add_argument("--replay-selection", action="store_true",
                    help="--rows hold every clean candidate with its base rank: replay the synthesizer's selection")
     p.add_argument("--recipes", default="contrastive,distill,naive-1ep,naive-3ep")
     p.add_argument("--train-seeds", default="0,1,2")
     p.add_argument("--merges", default="0,0.5")
-    p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--ignore-identical-ids", action="store_true", help="BEIR's rule (stacks_proofs needs it)")
     p.add_argument("--out", type=Path, default=RESULTS_DIR / "recipe.json")
     p.add_argument("--work", type=Path, default=None)
@@ -192,6 +194,8 @@ def main() -> int:
     rows = load_rows(args.rows)
     if args.replay_selection:
         rows = replay_selection(rows)
+    held = {r.seed_id for r in rows if r.is_dev}
+    rows += [r for r in load_rows(args.more_rows) if r.seed_id not in held]
     train_rows = [r for r in rows if not r.is_dev]
     dev_rows = [r for r in rows + load_rows(args.dev_rows) if r.is_dev]
     trained_seeds = {r.seed_id for r in train_rows}
@@ -236,8 +240,7 @@ def main() -> int:
             if not todo:
                 continue
             model_dir = work / f"{recipe}-seed{seed}"
-            stats = train(sources[recipe], model_dir, seed=seed, batch_size=args.batch_size,
-                          epochs={"naive-1ep": 1.0, "naive-3ep": 3.0}.get(recipe))
+            stats = train(sources[recipe], model_dir, seed=seed, epochs={"naive-1ep": 1.0, "naive-3ep": 3.0}.get(recipe))
             for share in todo:
                 scores = score(merged(model_dir, share, work), data, dev, ignore_identical=args.ignore_identical_ids)
                 record({"recipe": recipe, "merge": share, "train_seed": seed, **stats}, scores, base_scores)

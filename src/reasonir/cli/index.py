@@ -77,7 +77,8 @@ def _run_ray(args: argparse.Namespace) -> int:
 
 def _recall(retriever) -> dict | None:
     """The approximate dense index's recall report, in a dense retriever or a hybrid's dense part."""
-    for part in [retriever, *getattr(retriever, "retrievers", [])]:
-        if getattr(part, "recall", None) is not None:
-            return part.recall
-    return None
+    from reasonir.retrieve.base import members
+    from reasonir.retrieve.dense import DenseRetriever
+
+    return next((p.recall for p in members(retriever) if isinstance(p, DenseRetriever) and p.recall is not None),
+                None)

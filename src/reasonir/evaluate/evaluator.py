@@ -21,6 +21,7 @@ from reasonir.data.records import Dataset
 from reasonir.evaluate.metrics import Measure, MissingQueries, evaluate_per_query, missing_queries
 from reasonir.evaluate.runs import TOP_K, prepare_run
 from reasonir.retrieve.base import Retriever, Run
+from reasonir.retrieve.steps import DetailedSearch
 
 
 @dataclass
@@ -49,8 +50,7 @@ def evaluate_retriever(retriever: Retriever, dataset: Dataset, *, k: int = TOP_K
     if index:
         retriever.index(dataset.documents)
     t1 = time.perf_counter()
-    detailed = getattr(retriever, "search_detailed", None)
-    details = detailed(dataset.queries, k=k) if detailed is not None else None
+    details = retriever.search_detailed(dataset.queries, k=k) if isinstance(retriever, DetailedSearch) else None
     raw = details.run if details is not None else retriever.search(dataset.queries, k=k)
     run = prepare_run(raw, dataset.queries, k=k, ignore_identical_ids=ignore_identical_ids)
     t2 = time.perf_counter()

@@ -18,6 +18,7 @@ from reasonir.evaluate.evaluator import evaluate_retriever
 from reasonir.evaluate.metrics import Measure, MissingQueries, parse_measure
 from reasonir.evaluate.runs import TOP_K
 from reasonir.retrieve.base import Retriever
+from reasonir.retrieve.steps import DetailedSearch
 
 TABLE_MEASURES = ("ndcg@10", "recall@10", "recall@100", "map@10", "mrr")  # BRIGHT reports nDCG@10 first
 
@@ -69,7 +70,7 @@ def compare_retrievers(dataset: Dataset, retrievers: Mapping[str, Retriever], *,
                                     ignore_identical_ids=ignore_identical_ids)
         rows[label], seconds[label] = result.scores, result.seconds
         missing_counts[label] = len(result.missing)
-        if hasattr(retriever, "search_detailed"):
+        if isinstance(retriever, DetailedSearch):
             cost[label] = result.cost
     notes = []
     if any(missing_counts.values()):

@@ -16,6 +16,7 @@ class BaseLLM:
     """
 
     model: str = "unknown"
+    context_window: int | None = None  # backends that know it set it (an endpoint reports it, or it is configured)
 
     async def achat(self, request: ChatRequest) -> ChatResult:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -77,7 +77,7 @@ class LLMConfig:
     embedded_engine: Engine = "auto"  # auto: llama.cpp's llama-server (reasonir.llm.native builds it)
     embedded_parallel: int = DEFAULT_PARALLEL  # llama-server slots decoded together
     # with llama-server, requests in flight per slot: a seed's candidates queue on the slot that holds their prompt,
-    # so the client needs slots x candidates in flight to keep every slot busy (issue 9's measurement)
+    # so the client needs slots x candidates in flight to keep every slot busy
     embedded_requests_per_slot: int = 8
     embedded_timeout_s: float = 900.0  # queued behind a slot's other candidates on a busy CPU; nothing to retry to
     check: bool = True  # ping the endpoint and check the model before any work

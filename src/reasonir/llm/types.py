@@ -6,9 +6,12 @@ configuration, not code.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from reasonir.llm.usage import UsageReport
 
 Message = Mapping[str, str]  # {"role": "system"|"user"|"assistant", "content": ...}
 
@@ -67,17 +70,19 @@ class LLM(Protocol):
     ``chat_many`` runs a batch from synchronous code and yields ``(index, result)`` as each finishes, so a
     caller can write results as they arrive. Misconfiguration (unreachable endpoint, unknown model, missing
     key, prompt longer than the context window) raises ``LLMConfigError`` at once; per-request failures are
-    returned in ``ChatResult.error``.
+    returned in ``ChatResult.error``. ``model`` is the name the backend answers as; ``context_window`` the tokens
+    it reads and writes at once (None: not known); ``usage()`` the requests, tokens and cost so far.
     """
 
     model: str
+    context_window: int | None
 
     async def achat(self, request: ChatRequest) -> ChatResult: ...
 
     def chat(self, request: ChatRequest) -> ChatResult: ...
 
-    def chat_many(self, requests: Sequence[ChatRequest]) -> Any: ...
+    def chat_many(self, requests: Sequence[ChatRequest]) -> Iterator[tuple[int, ChatResult]]: ...
 
-    def usage(self) -> Any: ...
+    def usage(self) -> UsageReport: ...
 
     def close(self) -> None: ...

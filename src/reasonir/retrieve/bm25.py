@@ -21,7 +21,7 @@ import numpy as np
 
 from reasonir.data.records import Document, Query
 from reasonir.retrieve import store
-from reasonir.retrieve.base import Run, document_text, run_row, search_depth
+from reasonir.retrieve.base import DocumentLookup, Run, document_text, run_row, search_depth, table_lookup
 
 
 BM25Flavour = Literal["bm25s", "bright"]
@@ -144,6 +144,10 @@ class BM25Retriever:
                 break
             if doc_id not in row and doc_id not in excluded:
                 row[doc_id] = 0.0
+
+    def document_lookup(self) -> DocumentLookup | None:
+        """The indexed documents by id, or those saved with the index this was loaded from (None: neither)."""
+        return table_lookup(self._documents, self._source)
 
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
         """Write the index to ``folder`` (see :mod:`reasonir.retrieve.store`); reload with :meth:`load`."""

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
 from reasonir.llm.sizes import llm_parameters
+from reasonir.llm.types import ChatResult
 
 def flops(parameters: int | None, tokens: int) -> int | None:
     """``2 x parameters x tokens``; None when the parameter count is unknown."""
@@ -69,13 +70,13 @@ class StageCompute:
         return asdict(self)
 
 
-def llm_compute(results: Iterable[object], parameters: int | None) -> StageCompute:
+def llm_compute(results: Iterable[ChatResult], parameters: int | None) -> StageCompute:
     """Sum prompt and completion tokens of ``ChatResult``s and their FLOPs (generated tokens included)."""
     out = StageCompute()
     for r in results:
-        p, c = int(getattr(r, "prompt_tokens", 0)), int(getattr(r, "completion_tokens", 0))
+        p, c = r.prompt_tokens, r.completion_tokens
         out.add(StageCompute(prompt_tokens=p, completion_tokens=c, flops=flops(parameters, p + c), requests=1,
-                             cached=int(bool(getattr(r, "cached", False)))))
+                             cached=int(r.cached)))
     return out
 
 

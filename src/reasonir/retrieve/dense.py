@@ -33,7 +33,7 @@ from reasonir.models import effective_backend
 from reasonir.models import model_identity as identify_model
 from reasonir.optional import require
 from reasonir.retrieve import approximate, store
-from reasonir.retrieve.base import Run, document_text, run_row, search_depth
+from reasonir.retrieve.base import DocumentLookup, Run, document_text, run_row, search_depth, table_lookup
 from reasonir.retrieve.cache import EmbeddingCache, corpus_hash, embedding_key
 from reasonir.retrieve.exact import EXACT_BACKENDS, ExactBackend, exact_search
 
@@ -253,6 +253,10 @@ class DenseRetriever:
             found = row_ids >= 0  # FAISS pads with -1 when the corpus is smaller than the depth
             run[q.id] = run_row(q, self._ids, row_ids[found], row_scores[found], k)
         return run
+
+    def document_lookup(self) -> DocumentLookup | None:
+        """The indexed documents by id, or those saved with the index this was loaded from (None: neither)."""
+        return table_lookup(self._documents, self._source)
 
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
         """Write vectors, ids and settings to ``folder``; :meth:`load` reads them back without encoding."""

@@ -24,17 +24,17 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from reasonir.data.records import Document, Query
-from reasonir.retrieve.base import Retriever, Run, document_text, top_k_without_excluded
+from reasonir.retrieve.base import (DocumentLookup, Encoding, Fusion, Retriever, Run, Stored, document_text, members,
+                                    top_k_without_excluded)
 from reasonir.retrieve.compute import StageCompute, count_tokens, encoder_parameters, flops
 from reasonir.retrieve.scoring import ranked
+from reasonir.retrieve.steps import Accounted, QueryTransform, Reranker, Rewriting, RunTransform
 
-QueryTransform = Callable[[list[Query]], list[Query]]
-RunTransform = Callable[[list[Query], Run], Run]
 RerankKind = Literal["none", "llm", "cross-encoder"]
 
 
@@ -63,8 +63,8 @@ class Pipeline:
         self.retriever.index(documents)
         self._documents, self._corpus = documents, None
         for reranker in self.rerankers:
-            if hasattr(reranker, "documents"):
-                reranker.documents = documents  # type: ignore[attr-defined]
+            if isinstance(reranker, Reranker):
+                reranker.documents = documents  # type: ignore[assignment]
         return self
 
     def search(self, queries: Sequence[Query], k: int = 1000) -> Run:
@@ -82,10 +82,11 @@ class Pipeline:
             details.seconds[stage] = time.perf_counter() - start
             if [q.id for q in transformed] != [q.id for q in original]:
                 raise ValueError(f"query transform {transform!r} changed the query ids")
-            details.rewrites.update(getattr(transform, "rewrites", {}))
+            if isinstance(transform, Rewriting):
+                details.rewrites.update(transform.rewrites)
             _record(details, stage, transform)
         start = time.perf_counter()
-        depth = max([k] + [int(getattr(r, "k", 0)) for r in self.rerankers])  # rerankers may look deeper than k
+        depth = max([k] + [r.k for r in self.rerankers if isinstance(r, Reranker)])  # rerankers may look deeper
         run = self.retriever.search(transformed, k=depth)
         details.seconds["retrieve"] = time.perf_counter() - start
         if account:
@@ -116,7 +117,7 @@ class Pipeline:
 
 
 def _stage_name(step: object, fallback: str, taken: Mapping[str, float]) -> str:
-    base = getattr(step, "stage", fallback)
+    base = step.stage if isinstance(step, Accounted) else fallback
     name, i = base, 2
     while name in taken:
         name, i = f"{base}_{i}", i + 1
@@ -124,15 +125,17 @@ def _stage_name(step: object, fallback: str, taken: Mapping[str, float]) -> str:
 
 
 def _record(details: SearchDetails, stage: str, step: object) -> None:
-    for qid, cost in getattr(step, "compute", {}).items():
+    if not isinstance(step, Accounted):
+        return
+    for qid, cost in step.compute.items():
         if qid in details.compute:
             details.compute[qid][stage] = cost.as_dict() if isinstance(cost, StageCompute) else dict(cost)
 
 
-def _encoders(retriever: Retriever) -> list[Any]:
-    """The dense retrievers inside ``retriever`` (a hybrid's parts included)."""
-    parts = getattr(retriever, "retrievers", [retriever])
-    return [p for p in parts if hasattr(p, "encode_queries")]
+def _encoders(retriever: Retriever) -> list[Encoding]:
+    """The encoding retrievers inside ``retriever`` (a hybrid's parts included)."""
+    parts = retriever.retrievers if isinstance(retriever, Fusion) else [retriever]
+    return [p for p in parts if isinstance(p, Encoding)]
 
 
 def query_encoding(retriever: Retriever, queries: Sequence[Query]) -> dict[str, StageCompute]:
@@ -142,7 +145,7 @@ def query_encoding(retriever: Retriever, queries: Sequence[Query]) -> dict[str, 
         model = dense.model
         texts = [dense.query_instruction + q.text for q in queries]
         params = encoder_parameters(model)
-        for q, n in zip(queries, count_tokens(model.tokenizer, texts, getattr(model, "max_seq_length", None))):
+        for q, n in zip(queries, count_tokens(model.tokenizer, texts, model.max_seq_length)):
             out[q.id].add(StageCompute(encoded_tokens=n, flops=flops(params, n), requests=1))
     return out
 
@@ -153,23 +156,17 @@ def corpus_encoding(retriever: Retriever, documents: Sequence[Document]) -> dict
     for dense in _encoders(retriever):
         model = dense.model
         texts = [dense.document_instruction + document_text(d) for d in documents]
-        n = sum(count_tokens(model.tokenizer, texts, getattr(model, "max_seq_length", None)))
+        n = sum(count_tokens(model.tokenizer, texts, model.max_seq_length))
         tokens, total = tokens + n, total + (flops(encoder_parameters(model), n) or 0)
     return {"documents": len(documents), "encoded_tokens": tokens, "flops": total}
 
 
-def document_lookup(retriever: Retriever) -> Callable[[list[str]], dict[str, Document]] | None:
+def document_lookup(retriever: Retriever) -> DocumentLookup | None:
     """How to find document texts for a retriever: its indexed documents, or the saved index it was loaded from."""
-    for part in [retriever, *getattr(retriever, "retrievers", [])]:
-        docs = getattr(part, "_documents", None)
-        if docs is not None:
-            table = {d.id: d for d in docs}
-            return lambda ids: {i: table[i] for i in ids if i in table}
-        source = getattr(part, "_source", None)
-        if source is not None:
-            from reasonir.retrieve.store import lookup_documents
-
-            return lambda ids, folder=source: lookup_documents(folder, ids)
+    for part in members(retriever):
+        lookup = part.document_lookup() if isinstance(part, Stored) else None
+        if lookup is not None:
+            return lookup
     return None
 
 

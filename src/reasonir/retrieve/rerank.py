@@ -21,14 +21,14 @@ Example (scripted LLM: the document mentioning "purr" gets 5, the others 0):
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from reasonir.data.records import Document, Query
 from reasonir.llm.sizes import llm_parameters
 from reasonir.llm.types import LLM, ChatRequest, ChatResult, Sampling
-from reasonir.retrieve.base import Run, document_text
+from reasonir.retrieve.base import DocumentLookup, Run, document_text, table_lookup
 from reasonir.retrieve.compute import StageCompute, count_tokens, encoder_parameters, flops, llm_compute
 from reasonir.retrieve.prompts import load_prompt, render, task_kinds
 from reasonir.retrieve.scoring import minmax_scores, ranked
@@ -43,7 +43,6 @@ POINTWISE_WORDS = 300  # document words shown per judgement: fits the embedded S
 LISTWISE_WORDS = 60  # per passage in a listwise window, so that a window of 20 fits the same context
 WINDOW, STEP = 20, 10  # RankGPT's sliding window (Sun et al., 2023)
 RerankMode = Literal["pointwise", "listwise"]
-DocumentLookup = Callable[[list[str]], Mapping[str, Document]]
 
 SCORE_SCHEMA = {"type": "object", "properties": {"score": {"type": "integer", "minimum": 0, "maximum": MAX_SCORE}},
                 "required": ["score"]}
@@ -98,11 +97,7 @@ class _Reranker:
     @documents.setter
     def documents(self, documents: Iterable[Document] | DocumentLookup | None) -> None:
         """A list of documents, or a function from ids to ``{id: Document}`` (e.g. reading a saved index)."""
-        if documents is None or callable(documents):
-            self._lookup = documents
-        else:
-            table = {d.id: d for d in documents}
-            self._lookup = lambda ids: {i: table[i] for i in ids if i in table}
+        self._lookup = documents if documents is None or callable(documents) else table_lookup(list(documents))
 
     def _texts(self, ids: list[str]) -> dict[str, str]:
         if self._lookup is None:
@@ -136,7 +131,7 @@ class LLMReranker(_Reranker):
         self.max_words = max_words or (POINTWISE_WORDS if mode == "pointwise" else LISTWISE_WORDS)
         self.template = load_prompt(f"rerank_{mode}", prompts)
         self.kinds = task_kinds(task)
-        self.parameters = parameters if parameters is not None else llm_parameters(getattr(llm, "model", None))
+        self.parameters = parameters if parameters is not None else llm_parameters(llm.model)
 
     def _slots(self, query: Query) -> dict[str, str]:
         return {"query": " ".join(query.text.split()), "query_kind": self.kinds["query"],
@@ -206,7 +201,7 @@ class LLMReranker(_Reranker):
         return scores
 
     def __repr__(self) -> str:
-        return f"LLMReranker(k={self.k}, alpha={self.alpha}, mode={self.mode!r}, model={getattr(self.llm, 'model', '?')!r})"
+        return f"LLMReranker(k={self.k}, alpha={self.alpha}, mode={self.mode!r}, model={self.llm.model!r})"
 
 
 def apply_permutation(window: list[str], ranking: Sequence[object]) -> list[str]:

@@ -28,7 +28,7 @@ from reasonir.retrieve.compute import StageCompute, llm_compute
 from reasonir.retrieve.prompts import load_prompt, render
 
 RewriteMode = Literal["replace", "append"]
-MIN_BUDGET, MAX_BUDGET = 64, 4096  # the query-length range ReasonIR's scaling study spans (issue #10)
+MIN_BUDGET, MAX_BUDGET = 64, 4096  # the query-length range ReasonIR's scaling study spans
 # 512 generated tokens: a full reasoning draft that still fits the embedded SmolLM2's 2,048-token context with the
 # prompt (BRIGHT's reason.py lets the LLM write up to 2,048; pass budget=2048 to a model with a longer context)
 DEFAULT_BUDGET = 512
@@ -53,7 +53,7 @@ class QueryRewriter:
             raise ValueError(f"unknown rewrite mode {mode!r}; expected 'replace' or 'append'")
         self.llm, self.budget, self.mode, self.task = llm, budget, mode, task
         self.template = load_prompt("rewrite", prompts)
-        self.parameters = parameters if parameters is not None else llm_parameters(getattr(llm, "model", None))
+        self.parameters = parameters if parameters is not None else llm_parameters(llm.model)
         self.sampling = sampling or Sampling(max_tokens=budget)  # greedy (Sampling's default): reproducible
         self.rewrites: dict[str, str] = {}
         self.compute: dict[str, StageCompute] = {}
@@ -83,4 +83,4 @@ class QueryRewriter:
         return out
 
     def __repr__(self) -> str:
-        return f"QueryRewriter(budget={self.budget}, mode={self.mode!r}, model={getattr(self.llm, 'model', '?')!r})"
+        return f"QueryRewriter(budget={self.budget}, mode={self.mode!r}, model={self.llm.model!r})"

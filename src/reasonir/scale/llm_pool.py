@@ -51,8 +51,7 @@ class LLMWorker:
             from reasonir.llm.loader import load_llm
 
             self.llm = load_llm(self.source) if isinstance(self.source, LLMConfig) else self.source()
-        return {"model": getattr(self.llm, "model", "unknown"),
-                "context_window": getattr(self.llm, "context_window", None)}
+        return {"model": self.llm.model, "context_window": self.llm.context_window}
 
     async def achat(self, request: ChatRequest) -> ChatResult:
         return await self.llm.achat(request)

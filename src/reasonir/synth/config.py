@@ -22,8 +22,8 @@ class SeedConfig:
 
     n: int | None = None  # keep the top N by score; None keeps every document at or above ``min_score``
     min_score: float | None = None  # keep only scores >= this (the judge scale is 0-5)
-    min_words: int = 20  # issue 4: drop very short documents (under about 20 words)
-    # "auto": the LLM judge for capable endpoints, none for small models (issue 9: a 135M model's 0-5 score is close
+    min_words: int = 20  # drop very short documents (under about 20 words): too little to reason about
+    # "auto": the LLM judge for capable endpoints, none for small models (a 135M model's 0-5 score is close
     # to noise and cost 40% of the prompt tokens); "none": candidates keep corpus order after shuffling
     judge: Literal["auto", "llm", "none"] = "auto"
     # With n set, judge at most n * candidates_per_seed documents, sampled with ``SynthConfig.seed``, so a
@@ -87,7 +87,7 @@ class NegativeConfig:
     margin: float = 0.95
     near_duplicate_jaccard: float = 0.8  # word-set Jaccard at or above this to the positive = near-duplicate
     near_duplicate_cosine: float = 0.95  # same, for the dense miner's embedding cosine
-    min_written_words: int = 25  # a written negative shorter than this is not a document (issue 9)
+    min_written_words: int = 25  # a written negative shorter than this is not a document
     max_tokens: int = 300
 
 
@@ -105,7 +105,7 @@ class FilterConfig:
     # 35-40% of it); raise it (e.g. 0.7) with a capable model.
     vl_min_length_ratio: float = 0.3
     # ... or at least this many words, whatever the target: SmolLM2 stops by itself after 200-300 words whatever
-    # length it is asked for, so a share of a 900-word target dropped most of its long queries (issue 9: VL yield).
+    # length it is asked for, so a share of a 900-word target dropped most of its long queries.
     # 200 words is still ten times an HQ question.
     vl_enough_words: int = 200
     # HQ questions must not refer to the document (ReasonIR's HQ prompt asks for standalone questions)
@@ -133,7 +133,7 @@ class SynthConfig:
     # "auto": small for small local models (the embedded SmolLM2, names with <= 2B parameters), structured for
     # capable endpoints; see ``styles.resolve_prompt_style``
     prompt_style: PromptStyle = "auto"
-    # Sampling, not greedy: greedy decoding collapsed 33 of 60 SmolLM2 questions onto duplicates (issue 9). Every
+    # Sampling, not greedy: greedy decoding collapsed 33 of 60 SmolLM2 questions onto duplicates. Every
     # request carries its own seed derived from (seed, seed id, kind, candidate, stage), so a rerun or a resumed
     # run asks exactly the same requests (and the response cache answers them).
     temperature: float = 0.8

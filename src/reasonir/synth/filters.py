@@ -33,7 +33,7 @@ DropReason = Literal["length", "filler", "leakage", "mentions_source", "duplicat
                      "near_duplicate_query", "not_selected"]
 _MENTIONS_SOURCE = re.compile(r"\b(?:the|this|that|above|given|provided|following)\s+(?:original\s+|above\s+|given\s+)?"
                               r"(?:document|text|passage|article|abstract|excerpt|study|paper|review|facts)\b", re.I)
-# Refusals, meta-talk and filler seen in small models' answers (issue 9 quotes several); a query that talks about
+# Refusals, meta-talk and filler seen in small models' answers (SmolLM2 writes all of these); a query that talks about
 # the task instead of posing a problem teaches a retriever nothing.
 FILLER = re.compile(
     r"\b(?:i\s*(?:am|'m)\s+(?:ready|happy|glad|here|sorry|unable|not able)|i\s+(?:can(?:not|'t)|would\s+be\s+happy|"

@@ -1,9 +1,9 @@
 """Prompts as data files, one set per style (``synth/prompts/<style>/*.md``), replaceable one by one with
 ``--prompts DIR``.
 
-Two styles (issue 9): ``structured`` (JSON answers, multi-turn analysis, for capable endpoints; the ReasonIR
-recipe as written) and ``small`` (short few-shot plain-text prompts, which a 135M-parameter model follows far more
-often than a JSON schema: MODELS.md's trials). ``styles.resolve_prompt_style`` picks one from the model.
+Two styles: ``structured`` (JSON answers, multi-turn analysis, for capable endpoints; the ReasonIR recipe as
+written) and ``small`` (short few-shot plain-text prompts, which a 135M-parameter model follows far more often than a
+JSON schema in reasonir's query-writing trials). ``styles.resolve_prompt_style`` picks one from the model.
 
 Slots and loading are ``reasonir.llm.prompt_files``'s, shared with rewriting, reranking and RAG.
 

@@ -85,7 +85,7 @@ class SynthReport:
         return 0.0 if self.seconds <= 0 else max(0.0, 1.0 - self.llm_busy_seconds / self.seconds)
 
     def rates(self) -> dict[str, Any]:
-        """The shares issue 9 asks about: seeds yielding a kept row per kind, duplicate, filler, round-trip pass."""
+        """The shares that say whether synthesis works: seeds yielding a kept row per kind, duplicate, filler, round-trip pass."""
         sampled = sum(self.candidates.values()) or 1
         checked = self.roundtrip.get("checked", 0)
         return {

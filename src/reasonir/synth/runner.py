@@ -53,7 +53,7 @@ class BusyClock:
 
     def __init__(self, llm: LLM) -> None:
         self.llm, self.in_flight, self.busy, self._since = llm, 0, 0.0, 0.0
-        self.context_window: int | None = getattr(llm, "context_window", None)
+        self.context_window: int | None = llm.context_window
 
     async def achat(self, request: ChatRequest) -> ChatResult:
         from reasonir.llm.errors import ContextWindowError
@@ -79,7 +79,7 @@ class _Run:
 
     def __init__(self, llm: LLM, store: JobStore, config: SynthConfig, prompts: Prompts, report: SynthReport) -> None:
         self.clock = BusyClock(llm)
-        self.model = getattr(llm, "model", "unknown")
+        self.model = llm.model
         self.store, self.config, self.prompts, self.report = store, config, prompts, report
         self.filters = Filters(config.filters, store.kept_queries)
         self.ranker: CorpusRanker | None = None
@@ -140,13 +140,13 @@ async def asynthesize(documents: Sequence[Document], llm: LLM, out_path: str | P
     config = config or SynthConfig()
     start = time.perf_counter()
     out = Path(out_path)
-    style = resolve_prompt_style(config.prompt_style, getattr(llm, "model", None))
+    style = resolve_prompt_style(config.prompt_style, llm.model)
     prompts = load_prompts(config.prompts_dir, style)
-    fingerprint = _job_fingerprint(config, prompts, documents, getattr(llm, "model", ""))
+    fingerprint = _job_fingerprint(config, prompts, documents, llm.model)
     report = SynthReport(str(out), fingerprint, prompt_style=style)
     open_job(out, fingerprint, resume, overwrite)
     usage = llm.usage()
-    usage_at_start = usage.snapshot() if hasattr(usage, "snapshot") else None
+    usage_at_start = usage.snapshot()
     with ExitStack() as stack:
         store = JobStore(out, report, stack)
         run = _Run(llm, store, config, prompts, report)
@@ -194,11 +194,9 @@ async def asynthesize(documents: Sequence[Document], llm: LLM, out_path: str | P
                 run.bar.close()
     report.seconds = time.perf_counter() - start
     report.llm_busy_seconds = run.clock.busy
-    usage = llm.usage()
-    if usage_at_start is not None:  # this run's usage, not the LLM object's lifetime
-        usage = usage.since(usage_at_start)
-    report.usage = usage.as_dict() if hasattr(usage, "as_dict") else dict(usage or {})
-    report.usage_text = usage.format() if hasattr(usage, "format") else ""
+    usage = llm.usage().since(usage_at_start)  # this run's usage, not the LLM object's lifetime
+    report.usage = usage.as_dict()
+    report.usage_text = usage.format()
     return report
 
 

@@ -104,7 +104,7 @@ class TrainConfig:
     # Rows with fewer hard negatives than ``negatives_per_query`` train on in-batch negatives alone (a second
     # dataset sampled in proportion) instead of being dropped.
     keep_rows_without_negatives: bool = True
-    # Label-free dev signal (issue 9): this share of the synthesized rows is held out, and the positive's recall@1
+    # Label-free dev signal (reasonir.train.holdout): this share of the synthesized rows is held out, and the positive's recall@1
     # among every positive and negative text of the data is printed before and after training. 0 switches it off;
     # fewer than ``holdout_min_rows`` held-out rows switch it off too (too noisy to read).
     holdout: float = 0.1
