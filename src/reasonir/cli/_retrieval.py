@@ -23,12 +23,14 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
 def add_encoder_backend_arg(p: argparse.ArgumentParser, *, saved: bool = False) -> None:
     """``--encoder-backend``: the encoder's runtime (see reasonir/models/backends.py); ``saved`` for commands
     that read an index, whose manifest names the backend it was built with."""
-    from reasonir.models.backends import ENCODER_BACKENDS
+    from reasonir.models.backends import DEFAULT_ENCODER_BACKEND, ENCODER_BACKENDS
 
-    default = "the one the index was built with" if saved else "torch"
+    default = "the one the index was built with" if saved else DEFAULT_ENCODER_BACKEND
     p.add_argument("--encoder-backend", choices=ENCODER_BACKENDS, default=None,
-                   help="encoder runtime: torch (fp32), torch-bf16 (CPUs with bf16 instructions), onnx (ONNX Runtime "
-                        "fp32), onnx-int8 (dynamic int8); onnx needs pip install 'reasonir[onnx]' "
+                   help="encoder runtime: auto (the fastest of torch, torch-bf16 and onnx-int8 that scores as fp32 "
+                        "does on this CPU, probed once per model and machine: reasonir/models/auto.py), torch "
+                        "(fp32), torch-bf16 (CPUs with bf16 instructions), onnx (ONNX Runtime fp32), onnx-int8 "
+                        "(dynamic int8); onnx needs pip install 'reasonir[onnx]' "
                         f"(default: {default})")
 
 

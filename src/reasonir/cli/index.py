@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_ray(args: argparse.Namespace) -> int:
     from reasonir.cli._retrieval import search_options
+    from reasonir.models.backends import DEFAULT_ENCODER_BACKEND
     from reasonir.scale.cluster import ray_session
     from reasonir.retrieve.dense import BATCH_SIZE
     from reasonir.scale.encode import SHARD_SIZE, encode_to_shards
@@ -64,7 +65,8 @@ def _run_ray(args: argparse.Namespace) -> int:
     with ray_session(args.ray_address, num_cpus=args.workers) as session:
         report = encode_to_shards(args.corpus, args.out, args.model, workers=args.workers,
                                   shard_size=args.shard_size or SHARD_SIZE, batch_size=args.batch_size or BATCH_SIZE,
-                                  encoder_backend=args.encoder_backend or "torch", overwrite=args.overwrite,
+                                  encoder_backend=args.encoder_backend or DEFAULT_ENCODER_BACKEND,
+                                  overwrite=args.overwrite,
                                   show_progress=not args.no_progress, **search_options(args))
     summary = {"index": args.out, "retriever": "dense", "backend": "ray", "documents": report.documents,
                "seconds": round(report.seconds, 3), "ray_start_seconds": round(session.seconds, 3),

@@ -1,10 +1,11 @@
 """Encoding backends: the same sentence-transformers model run in fp32 torch, bf16 torch, or ONNX Runtime.
 
-``torch`` (the default) is sentence-transformers as loaded. ``torch-bf16`` casts the weights to bfloat16 where the
-CPU has bf16 instructions (AVX512-BF16, AMX, Armv8.6 BF16); elsewhere bf16 is emulated and slower than fp32, so it
-falls back to ``torch`` with a warning. ``onnx`` exports the transformer to ONNX (fp32) and runs it in ONNX Runtime;
-``onnx-int8`` quantizes that graph's weights to int8 (dynamic quantization, activations quantized per batch) with
-the preset that suits this CPU (:func:`quantization_preset`).
+``auto`` (the default) picks one of them per model and machine by a short measured probe (see
+:mod:`reasonir.models.auto`). ``torch`` is sentence-transformers as loaded. ``torch-bf16`` casts the weights to
+bfloat16 where the CPU has bf16 instructions (AVX512-BF16, AMX, Armv8.6 BF16); elsewhere bf16 is emulated and slower
+than fp32, so it falls back to ``torch`` with a warning. ``onnx`` exports the transformer to ONNX (fp32) and runs it
+in ONNX Runtime; ``onnx-int8`` quantizes that graph's weights to int8 (dynamic quantization, activations quantized
+per batch) with the preset that suits this CPU (:func:`quantization_preset`).
 
 Only the transformer module is replaced: tokenization, pooling and normalization stay sentence-transformers' own,
 so ``encode`` and every option of it behave as before. sentence-transformers' own ``backend="onnx"`` needs
@@ -13,16 +14,19 @@ transformers 5, so the export here uses torch's ONNX exporter and onnxruntime's 
 (the steps optimum runs) directly.
 
 Exports are cached under ``$REASONIR_CACHE/encoders`` (default ``~/.cache/reasonir/encoders``), one folder per
-model identity and backend, written to a temporary folder and renamed, so a second load reuses them and an
+model identity and backend (int8: per quantization preset too, so a cache shared by two kinds of CPU never runs one's
+int8 graph on the other), written to a temporary folder and renamed, so a second load reuses them and an
 interrupted export leaves nothing half-written.
 
 Example:
     >>> effective_backend("onnx")
     'onnx'
+    >>> check_backend("auto")
+    'auto'
     >>> effective_backend("fp8")
     Traceback (most recent call last):
     ...
-    ValueError: unknown encoder backend 'fp8'; expected one of torch, torch-bf16, onnx, onnx-int8
+    ValueError: unknown encoder backend 'fp8'; expected one of auto, torch, torch-bf16, onnx, onnx-int8
     >>> model = load_encoder(backend="onnx-int8")  # doctest: +SKIP
     >>> model.encode(["a query"], normalize_embeddings=True).shape  # doctest: +SKIP
     (1, 384)
@@ -50,10 +54,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-EncoderBackend = Literal["torch", "torch-bf16", "onnx", "onnx-int8"]
-ENCODER_BACKENDS: tuple[EncoderBackend, ...] = get_args(EncoderBackend)
-DEFAULT_ENCODER_BACKEND: EncoderBackend = "torch"
-ONNX_BACKENDS: tuple[EncoderBackend, ...] = ("onnx", "onnx-int8")
+ResolvedBackend = Literal["torch", "torch-bf16", "onnx", "onnx-int8"]  # what runs
+EncoderBackend = Literal["auto", ResolvedBackend]  # what may be asked for
+ENCODER_BACKENDS: tuple[EncoderBackend, ...] = ("auto", *get_args(ResolvedBackend))
+RESOLVED_BACKENDS: tuple[ResolvedBackend, ...] = get_args(ResolvedBackend)
+# The one default of every command and API that encodes (index, eval, compare, synthesize, label, serve ...)
+DEFAULT_ENCODER_BACKEND: EncoderBackend = "auto"
+ONNX_BACKENDS: tuple[ResolvedBackend, ...] = ("onnx", "onnx-int8")
 
 # optimum's AutoQuantizationConfig presets, by name; (weight type, per channel) as optimum sets them for dynamic
 # quantization. AVX2 without VNNI multiplies u8 x s8 with an instruction that saturates (vpmaddubsw), so its
@@ -65,7 +72,7 @@ _PRESETS: dict[str, tuple[str, bool]] = {
 # Model families whose ONNX graph onnxruntime's transformer optimizer fuses (attention, LayerNorm, GELU)
 _FUSABLE = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "mpnet": "bert", "distilbert": "bert"}
 ONNX_OPSET = 17  # LayerNormalization is a single op from 17 on; onnxruntime 1.18+ runs it
-EXPORT_LAYOUT = 1  # bump when the export recipe changes, so old exports are not reused
+EXPORT_LAYOUT = 2  # bump when the export recipe or folder naming changes, so old exports are not reused
 
 
 def quantization_preset(flags: frozenset[str] | None = None, machine: str | None = None) -> QuantPreset:
@@ -89,16 +96,26 @@ def quantization_preset(flags: frozenset[str] | None = None, machine: str | None
     return "avx2"
 
 
-def effective_backend(backend: str | None) -> EncoderBackend:
-    """The backend that will run: ``backend`` checked, with ``torch-bf16`` falling back to ``torch`` (and a
-    warning) on a CPU without bf16 instructions."""
+def check_backend(backend: str | None) -> EncoderBackend:
+    """``backend`` (None: the default) if it names a backend or ``auto``; a ValueError otherwise."""
     backend = backend or DEFAULT_ENCODER_BACKEND
     if backend not in ENCODER_BACKENDS:
         raise ValueError(f"unknown encoder backend {backend!r}; expected one of {', '.join(ENCODER_BACKENDS)}")
+    return backend  # type: ignore[return-value]
+
+
+def effective_backend(backend: str) -> ResolvedBackend:
+    """The backend that will run for an explicit ``backend``: checked, with ``torch-bf16`` falling back to
+    ``torch`` (and a warning) on a CPU without bf16 instructions. ``auto`` is resolved per model by
+    :func:`reasonir.models.auto.resolve_backend`, not here."""
+    backend = check_backend(backend)
+    if backend == "auto":
+        raise ValueError("encoder backend auto depends on the model: resolve it with "
+                         "reasonir.models.auto.resolve_backend(model_name)")
     if backend == "torch-bf16" and not bf16_supported():
         _warn_bf16_once()
         return "torch"
-    return backend  # type: ignore[return-value]
+    return backend
 
 
 @lru_cache(maxsize=1)
@@ -112,14 +129,22 @@ def encoder_cache_dir() -> Path:
     return paths.cache_root() / "encoders"
 
 
-def export_folder(identity: str, backend: EncoderBackend, root: str | Path | None = None) -> Path:
-    """Where the export of the model named ``identity`` for ``backend`` lives: ``<root>/<slug>-<hash>/<backend>``."""
+def model_folder(identity: str, root: str | Path | None = None) -> Path:
+    """The cache folder of the model named ``identity`` (its exports and backend verdicts): ``<root>/<slug>-<hash>``."""
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", identity.split("@")[0].rstrip("/").split("/")[-1])[:60] or "model"
     digest = hashlib.sha256(f"{identity}\0{EXPORT_LAYOUT}".encode()).hexdigest()[:16]
-    return Path(root or encoder_cache_dir()) / f"{slug}-{digest}" / backend
+    return Path(root or encoder_cache_dir()) / f"{slug}-{digest}"
 
 
-def apply_backend(model: SentenceTransformer, backend: EncoderBackend, identity: str,
+def export_folder(identity: str, backend: ResolvedBackend, root: str | Path | None = None,
+                  preset: QuantPreset | None = None) -> Path:
+    """Where the export of the model named ``identity`` for ``backend`` lives: ``<model folder>/<backend>``, and
+    for ``onnx-int8`` ``<model folder>/onnx-int8-<preset>`` (default: this CPU's preset)."""
+    name = f"{backend}-{preset or quantization_preset()}" if backend == "onnx-int8" else backend
+    return model_folder(identity, root) / name
+
+
+def apply_backend(model: SentenceTransformer, backend: ResolvedBackend, identity: str,
                   cache_root: str | Path | None = None) -> SentenceTransformer:
     """Switch a loaded fp32 model to ``backend`` in place (exporting once per identity) and return it."""
     backend = effective_backend(backend)
@@ -128,7 +153,11 @@ def apply_backend(model: SentenceTransformer, backend: EncoderBackend, identity:
     if backend == "torch-bf16":
         import torch
 
-        return model.to(torch.bfloat16)
+        # The transformer only, its outputs cast back: pooling and normalization in bf16 left unit vectors with
+        # norms 1 +- 0.002, which scale every inner-product score by as much
+        model[0].to(torch.bfloat16)
+        model[0].register_forward_hook(_outputs_to_fp32)
+        return model
     transformer = model[0]
     folder = export_folder(identity, backend, cache_root)
     path, exported = ensure_onnx(transformer, folder, backend)
@@ -139,7 +168,12 @@ def apply_backend(model: SentenceTransformer, backend: EncoderBackend, identity:
     return model
 
 
-def ensure_onnx(transformer: Any, folder: Path, backend: EncoderBackend) -> tuple[Path, bool]:
+def _outputs_to_fp32(module: Any, args: Any, features: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.float() if hasattr(v, "is_floating_point") and v.is_floating_point() else v
+            for k, v in features.items()}
+
+
+def ensure_onnx(transformer: Any, folder: Path, backend: ResolvedBackend) -> tuple[Path, bool]:
     """``folder/model.onnx``, exported (and for ``onnx-int8`` quantized) unless already there; the bool says
     whether it was made now. The folder appears whole or not at all (built aside, then renamed)."""
     target = folder / "model.onnx"

@@ -47,12 +47,15 @@ def corpus_hash(documents: Sequence[Document]) -> str:
 def embedding_key(*, model: str, instruction: str, max_length: int | None, corpus_hash: str,
                   normalized: bool = True, backend: str = "torch") -> str:
     """The cache key of a corpus's embeddings; ``backend`` is the encoder backend that ran (see
-    :mod:`reasonir.models.backends`), so vectors of an int8 or bf16 encoder never stand in for fp32 ones.
+    :mod:`reasonir.models.backends`), so vectors of an int8 or bf16 encoder never stand in for fp32 ones, and
+    ``auto`` shares the entries of the backend it resolved to (``auto`` itself is refused: it names no vectors).
 
     >>> k = dict(model="m", instruction="", max_length=256, corpus_hash="abc")
     >>> embedding_key(**k) == embedding_key(**k, backend="onnx-int8")
     False
     """
+    if backend == "auto":
+        raise ValueError("embedding_key takes the backend auto resolved to (DenseRetriever.encoder_backend)")
     parts = {"model": model, "instruction": instruction, "max_length": max_length, "normalized": normalized,
              "corpus": corpus_hash, "layout": 1}
     if backend != "torch":  # fp32 torch keys stay as they were before backends existed: old caches stay valid

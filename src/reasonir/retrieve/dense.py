@@ -6,10 +6,12 @@ them with :func:`reasonir.retrieve.exact.exact_search`, whose ``exact_backend`` 
 builds an approximate FAISS index instead, trained on the corpus vectors; :attr:`DenseRetriever.recall` then
 holds its recall@k against exact search, measured at indexing time and saved in the manifest.
 
-``encoder_backend`` (``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``; see :mod:`reasonir.models.backends`) picks
-the runtime of the encoder; it is saved with the index, so searches encode queries the same way.
+``encoder_backend`` (``auto``, the default, or ``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``; see
+:mod:`reasonir.models.backends` and :mod:`reasonir.models.auto`) picks the runtime of the encoder; the one that ran,
+and for ``auto`` why, is saved with the index, so searches encode queries the same way.
 
-Document embeddings are cached on disk by (model identity, backend, document instruction, max length, corpus hash), so
+Document embeddings are cached on disk by (model identity, the backend that ran, document instruction, max length,
+corpus hash: ``auto`` and the backend it chose share entries), so
 evaluating the same corpus again encodes only the queries. A model passed as an object (for example one being
 trained) has no stable identity, so it is not cached unless you name it with ``model_identity=``.
 
@@ -29,8 +31,9 @@ import numpy as np
 
 from reasonir.data.records import Document, Query
 from reasonir.models import DEFAULT_ENCODER, DEFAULT_ENCODER_BACKEND, EncoderBackend, get_instructions, load_encoder
-from reasonir.models import effective_backend
 from reasonir.models import model_identity as identify_model
+from reasonir.models.auto import BackendChoice, as_loaded, resolve_backend
+from reasonir.models.backends import ResolvedBackend, check_backend
 from reasonir.optional import require
 from reasonir.retrieve import approximate, store
 from reasonir.retrieve.base import DocumentLookup, Run, document_text, run_row, search_depth, table_lookup
@@ -95,9 +98,10 @@ class DenseRetriever:
             self.model_name, self._model = name_of(model), model
         self._named = self._model is None  # only a model given by name or folder has a stable identity
         self._identity = model_identity
-        # torch, torch-bf16, onnx, onnx-int8 (reasonir.models.backends); the one that runs, after any fallback
-        self.encoder_backend: EncoderBackend = effective_backend(encoder_backend)
-        if not self._named and self.encoder_backend != DEFAULT_ENCODER_BACKEND:
+        self.requested_backend: EncoderBackend = check_backend(encoder_backend)
+        # resolved when first needed (auto may probe); a loaded model object runs as it was loaded
+        self._choice: BackendChoice | None = None if self._named else as_loaded(self.requested_backend)
+        if not self._named and self.requested_backend not in ("auto", "torch"):
             raise ValueError("encoder_backend applies to a model given by name or folder; for a loaded model, "
                              "load it with reasonir.models.load_encoder(name, backend=...) instead")
         defaults = get_instructions(self.model_name, task)
@@ -118,6 +122,18 @@ class DenseRetriever:
         self._indexed_key: str | None = None
         self._documents: Sequence[Document] | None = None
         self._source: Path | None = None
+
+    @property
+    def backend_choice(self) -> BackendChoice:
+        """The backend that runs and why (``auto`` resolves here: a cached verdict, or a probe of a few seconds)."""
+        if self._choice is None:
+            self._choice = resolve_backend(self.requested_backend, self.model_name, self.device)
+        return self._choice
+
+    @property
+    def encoder_backend(self) -> ResolvedBackend:
+        """The backend that runs: torch, torch-bf16, onnx or onnx-int8 (``auto`` resolved, fallbacks applied)."""
+        return self.backend_choice.backend
 
     @property
     def model(self) -> SentenceTransformer:
@@ -267,8 +283,11 @@ class DenseRetriever:
             "model": self.model_name, "model_identity": self.identity, "query_instruction": self.query_instruction,
             "document_instruction": self.document_instruction, "dim": int(self._index.d), "normalized": True,
             "faiss": self.faiss_factory or "IndexFlatIP", "count": len(self._ids),
-            "encoder_backend": self.encoder_backend,
         }
+        if self._choice is not None:  # the backend that encoded, and why
+            settings.update(encoder_backend=self._choice.backend, encoder_backend_choice=self._choice.as_dict())
+        else:  # vectors encoded elsewhere (index_vectors): queries will resolve the backend asked for
+            settings["encoder_backend"] = self.requested_backend
         if self.approximate:
             settings.update(faiss_factory=self.faiss_factory, recall=self.recall,
                             search_params={k: v for k, v in self.search_params.items() if v is not None})
@@ -288,8 +307,11 @@ class DenseRetriever:
         kwargs.setdefault("document_instruction", manifest["document_instruction"])
         kwargs.setdefault("faiss_factory", manifest.get("faiss_factory"))  # absent in exact (and older) indexes
         if model is None or isinstance(model, (str, Path)):  # a loaded model object runs as it was loaded
-            # queries are encoded by the backend that encoded the documents, unless the caller picks another
-            kwargs.setdefault("encoder_backend", manifest.get("encoder_backend", DEFAULT_ENCODER_BACKEND))
+            # queries are encoded by the backend that encoded the documents (auto: chosen again, the same on the
+            # same machine), unless the caller picks another; indexes from before backends existed ran torch
+            chosen_by = manifest.get("encoder_backend_choice", {}).get("requested")
+            kwargs.setdefault("encoder_backend", "auto" if chosen_by == "auto" else manifest.get("encoder_backend",
+                                                                                                 "torch"))
         for name, value in manifest.get("search_params", {}).items():
             kwargs.setdefault(name, value)  # nprobe/ef_search given to load() win over the saved ones
         retriever = cls(model if model is not None else manifest["model"], **kwargs)
