@@ -88,3 +88,27 @@ def test_bad_settings_are_rejected():
         TeacherConfig(candidates=8, pool=3)
     with pytest.raises(ValueError, match="teacher"):
         TeacherConfig(kind="cross")  # type: ignore[arg-type]
+
+
+def test_a_positive_in_the_row_layout_is_its_corpus_document_never_a_sampled_negative(corpus):
+    # synthesized rows carry their documents as "title, newline, body" and name the positive's corpus id; the
+    # teacher must score that document as the positive and never sample it as a negative
+    rows = [TrainingRow(f"what explains {d.title.lower()}", [document_text(d, "row")], kind="hq", seed_id=d.id,
+                        meta={"positive_id": d.id}) for d in corpus[:6]]
+    report = label_rows(rows, corpus, TeacherConfig(kind="bm25", candidates=4, pool=6, keep_k=None))
+    from reasonir.retrieve import BM25Retriever
+
+    bm25 = BM25Retriever().index(corpus)
+    by_id = {d.id: d for d in corpus}
+    for row in report.rows:
+        own = by_id[row.seed_id]
+        assert document_text(own) not in row.neg and document_text(own, "row") not in row.neg
+        assert row.meta["pos_scores"][0] == pytest.approx(bm25.score_all(row.query)[corpus.index(own)], abs=1e-4)
+
+
+def test_pseudo_dev_rows_pass_through_unlabelled(corpus):
+    dev = TrainingRow("a held-out question", [document_text(corpus[0], "row")], kind="hq", seed_id=corpus[0].id,
+                      meta={"split": "dev"})
+    report = label_rows([*_rows(corpus), dev], corpus, TeacherConfig(kind="bm25", candidates=3, pool=4, keep_k=None))
+    assert report.rows[-1] == dev and report.dev_rows == 1 and report.rows_in == 6
+    assert report.summary()["dev_rows"] == 1

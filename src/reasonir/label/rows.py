@@ -68,10 +68,21 @@ def label_rows(rows: Sequence[TrainingRow], documents: Sequence[Document],
     dev = [r for r in rows if r.is_dev]
     rows = [r for r in rows if not r.is_dev]
     texts = [document_text(d) for d in documents]
+    # rows carry documents in the "row" layout (title, newline, body), the teacher scores the "search" layout: both
+    # name the same corpus document, so its score is the positive's and it is never sampled as a negative
     position = {t: i for i, t in enumerate(texts)}
+    for i, doc in enumerate(documents):
+        position.setdefault(document_text(doc, "row"), i)
+    ids = {d.id: i for i, d in enumerate(documents)}
+
+    def corpus_positive(row: TrainingRow) -> int | None:
+        """The positive's corpus document: ``meta.positive_id``, or an HQ row's seed (files made before the id was
+        recorded); None for a positive the LLM wrote."""
+        return ids.get(row.meta.get("positive_id") or (row.seed_id if row.kind == "hq" else None))
+
     extras: list[str] = []
     for row in rows:
-        for text in (row.pos[0], *row.neg):
+        for text in (row.neg if corpus_positive(row) is not None else (row.pos[0], *row.neg)):
             if text not in position:
                 position[text] = len(texts) + len(extras)
                 extras.append(text)
@@ -83,7 +94,8 @@ def label_rows(rows: Sequence[TrainingRow], documents: Sequence[Document],
         chunk = rows[start:start + config.chunk]
         scores = teacher.scores([r.query for r in chunk])
         for offset, (row, row_scores) in enumerate(zip(chunk, scores)):
-            pos = position[row.pos[0]]
+            pos = corpus_positive(row)
+            pos = position[row.pos[0]] if pos is None else pos
             corpus = row_scores[:n]
             rank = rank_of(corpus, row_scores[pos])  # among corpus documents (the positive may be one)
             report.teacher_ranks.append(rank)

@@ -226,7 +226,8 @@ def dev_row(candidates: list[Candidate], kind: Kind, filters: Filters, config: S
     outcome.dropped["not_selected"] += len(candidates) - 1
     filters.remember(first.query)
     instruction = config.hq.instruction if kind == "hq" else config.vl.instruction
-    meta = {"row_id": f"{seed_id}:{kind}:0", **first.meta, "split": DEV_SPLIT, "model": model}
+    meta = {"row_id": f"{seed_id}:{kind}:0", **first.meta, "split": DEV_SPLIT, "positive_id": first.positive_id,
+            "model": model}
     return [TrainingRow(first.query, [first.positive], [], instruction, kind, seed_id, meta)]
 
 
@@ -257,7 +258,7 @@ async def make_row(ask: Ask, candidate: Candidate, kind: Kind, ranked: Ranked | 
         counts.update(mined.rejected)
     counts["written"] += len(written)
     counts["mined"] += len(mined.negatives)
-    meta = {"row_id": f"{seed_id}:{kind}:{number}", **candidate.meta,
+    meta = {"row_id": f"{seed_id}:{kind}:{number}", **candidate.meta, "positive_id": candidate.positive_id,
             "neg_source": ["written"] * len(written) + ["mined"] * len(mined.negatives),
             "mined_ids": [d for d, _ in mined.negatives],
             "positive_rank": ranked.ranks[row] if (ranked is not None and row is not None) else None,
