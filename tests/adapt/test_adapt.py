@@ -106,6 +106,10 @@ def test_adapt_crashed_in_several_stages_resumes_to_the_output_of_an_uninterrupt
     assert json.loads((out / "index" / "reasonir-index.json").read_text())["kind"] == "dense"
     assert "Handed back" in (out / "report.md").read_text() and (out / "report.png").stat().st_size > 1000
     assert any("synthesize: done in an earlier run" in line for line in lines)
+    from reasonir.serve.service import SearchService  # `reasonir serve OUT` serves the adapted index
+
+    service = SearchService.from_index(out)
+    assert service.kind == "dense" and len(service.documents) == 40
 
     again: list[str] = []
     llm = CachingLLM({})  # an empty cache: any request would reach the model
