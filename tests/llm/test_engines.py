@@ -23,11 +23,17 @@ from reasonir.llm import (
     load_llm,
     loader,
 )
-from reasonir.llm.embedded import DEFAULT_ALIAS, EmbeddedServer, default_model_path
+from reasonir.llm.embedded import (
+    DEFAULT_ALIAS,
+    TRANSFORMERS_SAMPLING,
+    EmbeddedServer,
+    default_model_path,
+)
 from reasonir.llm.engines import AUTO_BY_CPU, auto_engine, resolve_engine
 from reasonir.llm.errors import EndpointUnreachableError, EngineCrashedError
 from reasonir.llm.hf_convert import DONE_MARK, conversion_key, convert_gguf
 from reasonir.llm.testing import llm_for
+from reasonir.synth import SynthConfig
 
 AVX2_CPU = frozenset({"avx2", "fma", "f16c"})
 BF16_CPU = frozenset({"avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16", "amx_int8"})
@@ -40,6 +46,12 @@ def test_auto_is_llama_server_without_bf16_units_and_the_measured_winner_with_th
     assert auto_engine(BF16_CPU) == AUTO_BY_CPU["bf16"]
     assert resolve_engine("auto", AVX2_CPU) == "llama-server"
     assert resolve_engine("transformers", AVX2_CPU) == "transformers"  # an explicit choice is kept anywhere
+    # auto takes the other engine where the chosen one is not present here; an explicit choice is never swapped
+    only_transformers = lambda engine: engine == "transformers"
+    assert resolve_engine("auto", AVX2_CPU, present=only_transformers) == "transformers"
+    assert resolve_engine("llama-server", AVX2_CPU, present=only_transformers) == "llama-server"
+    assert resolve_engine("auto", AVX2_CPU, present=lambda engine: False) == "llama-server"
+    assert EmbeddedServer(binary=Path("/no/llama-server")).engine_used == "llama-server"  # the smoke test's case
     with pytest.raises(ValueError, match="unknown embedded engine 'vllm'"):
         resolve_engine("vllm")  # type: ignore[arg-type]
     parser = argparse.ArgumentParser()
@@ -59,6 +71,8 @@ def test_transformers_engine_has_no_slots_and_serves_under_the_same_model_name()
     assert command[command.index("--cb-num-blocks") + 1] == str(8 * 2048 // 256)
     assert server.workdir() is not None and server.workdir().name == conversion_key(  # type: ignore[union-attr]
         default_model_path(), "bfloat16")
+    # the settings transformers serve keeps for its life are the synthesizer's (its main work), defined there
+    assert TRANSFORMERS_SAMPLING == {"temperature": SynthConfig.temperature, "top_p": SynthConfig.top_p}
     assert loader.embedded_json_mode("transformers", "auto") == "none"
     assert loader.embedded_json_mode("transformers", "json_object") == "json_object"  # an explicit mode is kept
 
@@ -106,13 +120,14 @@ def test_a_failed_conversion_leaves_nothing_behind(tmp_path: Path, monkeypatch: 
 
 def test_a_server_killed_by_a_signal_at_start_is_reported_as_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(EmbeddedServer, "_prepare", lambda self: dict(os.environ))  # no conversion
+    monkeypatch.setattr(EmbeddedServer, "workdir", lambda self: None)
     monkeypatch.setattr(EmbeddedServer, "command", lambda self: [
         sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"])
     with pytest.raises(EngineCrashedError, match="transformers died with SIGSEGV at start; .*llama-server"):
         EmbeddedServer(engine="transformers").start()
 
 
-# ---- a real transformers serve ----------------------------------------------------------------------------------------
+# ---- a real transformers serve ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def hf_server() -> Iterator[EmbeddedServer]:
     with EmbeddedServer(engine="transformers") as server:

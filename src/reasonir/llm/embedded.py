@@ -70,7 +70,8 @@ CRASH_HINTS: dict[ServingEngine, str] = {
 # and loads the model (about 15 s on 2 idle cores, over a minute on busy ones)
 STARTUP_TIMEOUT_S: dict[ServingEngine, float] = {"llama-server": 60.0, "transformers": 300.0}
 # transformers serve under continuous batching samples every request with the first request's settings (see
-# reasonir.llm.engines): the start-up decode sends the synthesizer's, the embedded model's main work
+# reasonir.llm.engines): the start-up decode sends the synthesizer's (SynthConfig's defaults, which a test holds
+# this to), the embedded model's main work
 TRANSFORMERS_SAMPLING = {"temperature": 0.8, "top_p": 0.95}
 CB_PAGE_TOKENS = 256  # transformers' continuous-batching page size (its default): the KV cache is sized in pages
 # Slots decoded together: one per seed chain the synthesizer keeps in flight (8, the client's default concurrency).
@@ -132,7 +133,9 @@ class EmbeddedServer:
     dtype: Dtype | None = None  # transformers: None is bfloat16 where the CPU has bf16 units, else float32
 
     def __post_init__(self) -> None:
-        self.engine_used: ServingEngine = resolve_engine(self.engine)
+        # a binary given is a llama-server to run (the build's smoke test runs one not installed yet)
+        self.engine_used: ServingEngine = ("llama-server" if self.binary is not None and self.engine == "auto"
+                                           else resolve_engine(self.engine))
         if self.startup_timeout_s is None:
             self.startup_timeout_s = STARTUP_TIMEOUT_S[self.engine_used]
         if self.dtype is None:
