@@ -2,15 +2,18 @@
 
 Three endpoints, side by side in one run:
 
-* the embedded SmolLM2-135M behind llama.cpp's llama-server (the default engine: 8 slots decoded in one batch);
-* the same weights behind llama-cpp-python's server, which handles one completion at a time (a global lock around
-  the model), so concurrency cannot speed it up there: the number shows the client adds no overhead;
+* the embedded SmolLM2-135M behind llama.cpp's llama-server (8 slots decoded in one batch);
+* the same model behind ``transformers serve`` with continuous batching (the ``transformers`` engine, bf16 where
+  the CPU has bf16 units);
 * a local endpoint that answers after a fixed latency (stands in for vLLM or a hosted API, which serve many
   requests at once): here the concurrency limit is what sets throughput.
 
 Both sides use the same client (reasonir's ``chat_many``, no response cache), concurrency 1 against
 ``--concurrency``; rounds alternate which side runs first (A B, B A, ...) so that neither always meets a warmer or
 quieter machine. The rerun is reasonir again with the response cache filled by a concurrent run.
+
+(Until llama-cpp-python's server was removed as an engine, it was the second endpoint: it answered one request at
+a time, 1.01x with concurrency; see the README's history rows.)
 
     .venv/bin/python benchmarks/bench_llm.py [--n 12] [--max-tokens 12] [--concurrency 8] [--rounds 4]
 """
@@ -27,6 +30,7 @@ from pathlib import Path
 
 from _common import RESULTS_DIR, write_results  # benchmarks/ is the script's folder
 
+from reasonir.hardware import describe
 from reasonir.llm import ChatRequest, EmbeddedServer, Sampling
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test endpoints: a fixed-latency server
@@ -80,11 +84,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--latency", type=float, default=0.2, help="seconds per answer of the simulated endpoint")
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
     sampling = Sampling(max_tokens=args.max_tokens)
     requests = [ChatRequest.user(f"Give one fact about topic number {i}.", sampling=sampling) for i in range(args.n)]
     rows = []
-    for engine in ("llama-server", "llama-cpp-python"):
+    for engine in ("llama-server", "transformers"):
         with EmbeddedServer(engine=engine) as server:
             rows.append(measure(f"embedded SmolLM2-135M ({engine})", server.base_url, requests, args.concurrency,
                                 args.rounds))
@@ -92,15 +97,15 @@ def main() -> None:
         rows.append(measure(f"simulated endpoint, {args.latency:g} s per answer", endpoint.base_url, requests,
                             args.concurrency, args.rounds))
     out = {"benchmark": "llm", "command": "python benchmarks/bench_llm.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
+        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "out"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "loadavg_end": list(os.getloadavg()),
-        "note": "llama-cpp-python's server serialises completions (one model, one lock), so a speedup near 1x there "
-                "is expected; llama-server decodes its slots in one batch; endpoints that batch (vLLM, SGLang, "
-                "hosted APIs) gain from concurrency as the simulated endpoint shows. Timings on a shared machine "
-                "are noisy: see speedup_per_round.",
+        "cpu": describe(),
+        "note": "llama-server decodes its slots in one batch and transformers serve batches continuously; endpoints "
+                "that batch (vLLM, SGLang, hosted APIs) gain from concurrency as the simulated endpoint shows. "
+                "Timings on a shared machine are noisy: see speedup_per_round.",
         "results": rows}
-    write_results(RESULTS, out)
+    write_results(args.out, out)
 
 
 if __name__ == "__main__":

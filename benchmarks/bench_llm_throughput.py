@@ -1,21 +1,24 @@
-"""Embedded-LLM throughput on a synthesis-like workload: today's server against the batched one, in one run.
+"""Embedded-LLM throughput on a synthesis-like workload: llama-server's serving options side by side, in one run.
 
-The workload is the new synthesizer's: short plain-text few-shot prompts built from SciFact abstracts (the bundled
+The workload is the synthesizer's: short plain-text few-shot prompts built from SciFact abstracts (the bundled
 sample), k sampled candidates per prompt sent as independent requests with the same prompt (temperature 0.8,
 top_p 0.95, a per-request seed), about 8 prompts ("seed chains") in flight from reasonir's asyncio client.
 
-Variants (``--variants``; the first two are the comparison, the others document the alternatives):
+Variants (``--variants``; the first is the control):
 
-* ``old``: llama-cpp-python's server (the embedded engine before this benchmark), client concurrency 8;
 * ``new``: llama.cpp's llama-server, 8 slots, requests pinned to slots by prompt (``reasonir.llm.slots``),
-  client concurrency 32 (8 chains x k candidates), the weights re-encoded as Q8_0 (``reasonir.llm.native``);
+  client concurrency 32 (8 chains x k candidates), the weights re-encoded as Q8_0 (``reasonir.llm.native``): the
+  embedded default;
 * ``new-q4``: the same with the packaged Q4_1 weights as shipped;
 * ``server-c8``: llama-server, 8 slots, no pinning, concurrency 8 (each candidate evaluates its prompt);
 * ``server-c32``: the same with concurrency 32;
 * ``new-c8``: llama-server with pinning, concurrency 8;
 * ``new-p4``: llama-server with pinning, 4 slots, concurrency 16;
-* ``old-x2``: two llama-cpp-python servers with one thread each, prompts split between them (each server's
-  own prefix reuse serves a prompt's candidates).
+* ``transformers``: ``transformers serve`` with continuous batching (the ``transformers`` engine), concurrency 32.
+
+The engines themselves, with kept synthesis rows per minute, are compared by ``bench_llm_engines.py``. Until
+llama-cpp-python's server was removed as an engine, this benchmark's control was ``old`` (that server, concurrency
+8; ``results/llm_throughput.json`` keeps that run).
 
 Each run starts a fresh server (not timed) and sends one warm-up request. Runs alternate A B B A ... so that load
 from other users of a shared machine falls on both sides; the JSON has every run, the load average around it, the
@@ -40,8 +43,9 @@ from pathlib import Path
 
 from _common import RESULTS_DIR, write_results  # benchmarks/ is the script's folder
 
+from reasonir.hardware import describe
 from reasonir.llm import ChatRequest, OpenAICompatibleLLM, Sampling
-from reasonir.llm.embedded import DEFAULT_ALIAS, EmbeddedServer
+from reasonir.llm.embedded import EmbeddedServer
 
 RESULTS = RESULTS_DIR / "llm_throughput.json"
 CORPUS = Path(__file__).resolve().parents[1] / "examples" / "scifact-sample" / "corpus.jsonl"
@@ -71,14 +75,13 @@ class Variant:
 
 
 VARIANTS = {
-    "old": Variant("llama-cpp-python", 8),
     "new": Variant("llama-server", 32, pinned=True),
     "server-c8": Variant("llama-server", 8),
     "server-c32": Variant("llama-server", 32),
     "new-c8": Variant("llama-server", 8, pinned=True),
     "new-p4": Variant("llama-server", 16, parallel=4, pinned=True),
     "new-q4": Variant("llama-server", 32, pinned=True, weights="as-shipped"),
-    "old-x2": Variant("llama-cpp-python", 8, servers=2, threads=1),
+    "transformers": Variant("transformers", 32),
 }
 
 
@@ -145,7 +148,7 @@ def run(name: str, groups: list[list[ChatRequest]], n_chains: int) -> dict:
             server.start()
         # pinned: every candidate of every chain in flight, so each chain's prompt keeps a slot busy
         concurrency = max(v.concurrency, n_chains * len(groups[0])) if v.pinned else v.concurrency
-        llms = [OpenAICompatibleLLM(s.base_url, DEFAULT_ALIAS, concurrency=concurrency // v.servers,
+        llms = [OpenAICompatibleLLM(s.base_url, s.model_id, concurrency=concurrency // v.servers,
                                     slots=s.slots if v.pinned else None) for s in servers]
         warm = ChatRequest.user("Say hello.", sampling=Sampling(max_tokens=4))
         for llm in llms:
@@ -226,7 +229,7 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=8, help="prompts in flight")
     parser.add_argument("--abstract-chars", type=int, default=1200, help="abstract length in the prompt")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each variant (alternating order)")
-    parser.add_argument("--variants", default="old,new", help=f"comma-separated, first is the control: {list(VARIANTS)}")
+    parser.add_argument("--variants", default="new,new-q4", help=f"comma-separated, first is the control: {list(VARIANTS)}")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
     variants = args.variants.split(",")
@@ -243,7 +246,7 @@ def main() -> None:
         "benchmark": "llm_throughput",
         "command": "python benchmarks/bench_llm_throughput.py " + " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "out"),
-        "date": started, "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+        "date": started, "cpu": describe(), "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                                      "python": platform.python_version(), "loadavg_at_end": os.getloadavg()},
         "workload": {"prompts": len(groups), "k": args.k, "max_tokens": args.max_tokens, "chains": args.chains,
                      "temperature": 0.8, "top_p": 0.95},

@@ -30,6 +30,7 @@ from urllib.parse import urlparse
 
 from reasonir.llm.embedded import DEFAULT_PARALLEL, Engine
 from reasonir.llm.errors import LLMConfigError, MissingKeyError
+from reasonir.llm.hf_convert import Dtype
 from reasonir.paths import cache_root
 
 JsonMode = Literal["auto", "json_schema", "json_object_schema", "json_object", "none"]
@@ -74,8 +75,10 @@ class LLMConfig:
     backend: Backend = "openai"
     embedded_n_ctx: int = 2048  # SmolLM2-135M was trained with 2k context (then extended to 8k); 2k keeps memory low
     embedded_threads: int | None = None  # None: llama.cpp's default (all cores)
-    embedded_engine: Engine = "auto"  # auto: llama.cpp's llama-server (reasonir.llm.native builds it)
-    embedded_parallel: int = DEFAULT_PARALLEL  # llama-server slots decoded together
+    embedded_engine: Engine = "auto"  # auto: the engine measured fastest for this kind of CPU (reasonir.llm.engines)
+    # transformers engine: None is bfloat16 where the CPU has bf16 units, else float32
+    embedded_dtype: Dtype | None = None
+    embedded_parallel: int = DEFAULT_PARALLEL  # llama-server slots decoded together (transformers: KV cache size)
     # with llama-server, requests in flight per slot: a seed's candidates queue on the slot that holds their prompt,
     # so the client needs slots x candidates in flight to keep every slot busy
     embedded_requests_per_slot: int = 8

@@ -9,11 +9,21 @@ from __future__ import annotations
 from reasonir.llm.base import BaseLLM
 from reasonir.llm.cache import ResponseCache
 from reasonir.llm.client import OpenAICompatibleLLM
-from reasonir.llm.config import LLMConfig
-from reasonir.llm.embedded import DEFAULT_ALIAS, EmbeddedServer
+from reasonir.llm.config import JsonMode, LLMConfig
+from reasonir.llm.embedded import DEFAULT_ALIAS, EmbeddedServer, ServingEngine
 from reasonir.llm.errors import UnknownModelError
 from reasonir.llm.prices import load_prices
 from reasonir.llm.retry import RetryPolicy
+
+
+def embedded_json_mode(engine: ServingEngine, asked: JsonMode) -> JsonMode:
+    """How to ask the embedded ``engine`` for JSON: what was ``asked``, except that ``auto`` on ``transformers`` is
+    ``none`` (transformers serve accepts ``response_format`` and ignores it, so ``auto`` would never step down).
+
+    >>> embedded_json_mode("transformers", "auto"), embedded_json_mode("llama-server", "auto")
+    ('none', 'auto')
+    """
+    return "none" if engine == "transformers" and asked == "auto" else asked
 
 
 def load_llm(config: LLMConfig | None = None) -> BaseLLM:
@@ -36,10 +46,14 @@ def load_llm(config: LLMConfig | None = None) -> BaseLLM:
     retry = RetryPolicy(config.max_retries, config.backoff_base_s, config.backoff_max_s)
     if config.base_url is None:
         server = EmbeddedServer(alias=DEFAULT_ALIAS, n_ctx=config.embedded_n_ctx, n_threads=config.embedded_threads,
-                                engine=config.embedded_engine, parallel=config.embedded_parallel)
-        base_url, model, api_key, on_close = server.start().base_url, DEFAULT_ALIAS, None, server.stop
-        slots = server.slots
-        json_mode = config.json_mode  # llama-server takes OpenAI's json_schema format as it is (a grammar)
+                                engine=config.embedded_engine, parallel=config.embedded_parallel,
+                                dtype=config.embedded_dtype)
+        base_url, model, api_key, on_close = server.start().base_url, server.model_id, None, server.stop
+        slots = server.slots  # None for transformers: nothing to pin
+        # llama-server takes OpenAI's json_schema format as it is (a grammar); transformers serve ignores
+        # response_format (a warning in its log), so nothing is sent and the prompt's own request for JSON is read
+        # back by parse_json (see embedded_json_mode)
+        json_mode = embedded_json_mode(server.engine_used, config.json_mode)
         context_window = config.context_window or config.embedded_n_ctx
         concurrency, timeout_s = config.concurrency, max(config.timeout_s, config.embedded_timeout_s)
         concurrency = max(concurrency, config.embedded_parallel * config.embedded_requests_per_slot)

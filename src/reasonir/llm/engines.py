@@ -1,0 +1,98 @@
+"""Which program serves the embedded SmolLM2, and the one rule that picks it for ``--llm-embedded-engine auto``.
+
+Two engines, both OpenAI-compatible servers on loopback that reasonir starts, checks and stops the same way
+(``reasonir.llm.embedded.EmbeddedServer``):
+
+* ``llama-server``: llama.cpp's C++ server (``reasonir.llm.native`` builds it), the packaged GGUF re-encoded as
+  Q8_0, 8 slots decoded in one batch, requests pinned to slots by prompt so k candidates evaluate it once, JSON
+  schemas compiled into a grammar, per-request sampling settings and seeds;
+* ``transformers``: ``transformers serve`` with continuous batching, the GGUF converted once to a transformers
+  folder (``reasonir.llm.hf_convert``) and run by torch in bf16 where the CPU has bf16 units (fp32 elsewhere).
+  What it does not do (transformers 5.24): constrain output to a JSON schema (``response_format`` is ignored),
+  honour per-request temperature, top_p or seed under continuous batching (the first request's settings hold for
+  the server's life; reasonir sends the synthesizer's at start), honour ``stop``. See docs/llm.md.
+
+``auto`` is :func:`auto_engine`: the engine measured fastest on synthesis-like load for this kind of CPU
+(:data:`AUTO_BY_CPU`, with the figures in :data:`MEASURED`), or the other one where that is not present.
+
+    >>> auto_engine(frozenset({"avx2", "fma"}))
+    'llama-server'
+    >>> resolve_engine("transformers")
+    'transformers'
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Callable
+from typing import Literal, get_args
+
+from reasonir.hardware import bf16_supported
+
+Engine = Literal["auto", "llama-server", "transformers"]
+ServingEngine = Literal["llama-server", "transformers"]
+ENGINES: tuple[ServingEngine, ...] = get_args(ServingEngine)
+CpuKind = Literal["bf16", "no-bf16"]
+log = logging.getLogger(__name__)
+
+# The rule for ``auto``: this CPU kind -> the engine that made the most kept synthesis rows per minute there.
+AUTO_BY_CPU: dict[CpuKind, ServingEngine] = {
+    "bf16": "llama-server",  # transformers serve in bf16 made fewer kept rows a minute in 3 of 4 rounds (MEASURED)
+    "no-bf16": "llama-server",  # bf16 is emulated there (slower than fp32), and llama.cpp's int8 kernels stay fast
+}
+# What chose it: benchmarks/bench_llm_engines.py on 2 shared cores of an Intel Xeon with AVX-512, AVX512-BF16, VNNI
+# and AMX, 2026-12-02 (benchmarks/results/llm_engines.json and llm_engines_loaded.json)
+MEASURED = """\
+kept synthesis rows/min, 8 SciFact seeds, --kinds hq, same seeds, no response cache, rounds A B / B A:
+  quiet (load 1.2-5.7): llama-server 3.23, 1.93; transformers bf16 1.54, 2.00 (ratio per round 0.48, 1.04);
+                        transformers fp32 1.13, 1.11
+  loaded (load 10 -> 1.5): llama-server 1.37, 2.53; transformers bf16 0.55, 1.47 (ratio per round 0.40, 0.58)
+requests (4 prompts x 4 candidates, 64 tokens), quiet: llama-server 54.3, 30.5/min; transformers bf16 39.1,
+  51.8/min (ratio 0.72, 1.70: within the noise); fp32 29.5, 16.6/min
+llama.cpp with its AMX kernels (native-amx): SIGSEGV in ggml_backend_amx_mul_mat at start, not measurable
+"""
+
+
+def cpu_kind(flags: frozenset[str] | None = None) -> CpuKind:
+    return "bf16" if bf16_supported(flags) else "no-bf16"
+
+
+def auto_engine(flags: frozenset[str] | None = None) -> ServingEngine:
+    """The engine ``auto`` means on a CPU with ``flags`` (default: this one)."""
+    return AUTO_BY_CPU[cpu_kind(flags)]
+
+
+def resolve_engine(engine: Engine, flags: frozenset[str] | None = None,
+                   present: Callable[[ServingEngine], bool] | None = None) -> ServingEngine:
+    """The engine that serves: ``auto`` is :func:`auto_engine`, or the other engine when that one is not present
+    here (llama-server not built, or ``transformers serve``'s packages missing; a warning says so); an explicit
+    engine is itself, present or not (starting it says what is missing)."""
+    if engine != "auto":
+        if engine not in ENGINES:
+            raise ValueError(f"unknown embedded engine {engine!r}; expected one of auto, {', '.join(ENGINES)}")
+        return engine
+    chosen = auto_engine(flags)
+    present = present or engine_present
+    if present(chosen):
+        return chosen
+    other = next(e for e in ENGINES if e != chosen)
+    if present(other):
+        log.warning("the embedded engine for this CPU, %s, is not available here; using %s", chosen, other)
+        return other
+    return chosen  # neither: starting it raises MissingDependencyError with what to install
+
+
+def engine_present(engine: ServingEngine) -> bool:
+    """Whether ``engine`` can start here: a llama-server binary is found, or transformers serve's packages are."""
+    if engine == "llama-server":
+        from reasonir.llm.native import find_llama_server
+
+        return find_llama_server() is not None
+    return transformers_serve_missing() is None
+
+
+def transformers_serve_missing() -> str | None:
+    """None when ``transformers serve`` can run here, else the missing packages (it needs fastapi and uvicorn)."""
+    missing = [name for name in ("torch", "transformers", "fastapi", "uvicorn", "openai")
+               if importlib.util.find_spec(name) is None]
+    return ", ".join(missing) or None
