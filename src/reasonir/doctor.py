@@ -143,7 +143,10 @@ def check_llama_server() -> Check:
 def check_llm_config() -> Check:
     from reasonir.llm.config import LLMConfig, config_file_path
 
+    from reasonir.llm.engines import resolve_engine
+
     config = LLMConfig.resolve()
-    where = config.base_url or "the embedded SmolLM2-135M (llama-server on loopback)"
+    where = config.base_url or (f"the embedded SmolLM2-135M ({resolve_engine(config.embedded_engine)} on loopback, "
+                                f"engine {config.embedded_engine})")
     return Check("llm", "info", f"endpoint {where}; settings from defaults, {config_file_path()} and "
                                 "REASONIR_LLM_* (reasonir llm check pings it)")

@@ -32,7 +32,7 @@ from reasonir.llm.embedded import (
 from reasonir.llm.engines import AUTO_BY_CPU, auto_engine, resolve_engine
 from reasonir.llm.errors import EndpointUnreachableError, EngineCrashedError
 from reasonir.llm.hf_convert import DONE_MARK, conversion_key, convert_gguf
-from reasonir.llm.testing import llm_for
+from endpoints import llm_for
 from reasonir.synth import SynthConfig
 
 AVX2_CPU = frozenset({"avx2", "fma", "f16c"})

@@ -218,7 +218,7 @@ class OpenAICompatibleLLM(BaseLLM):
         status, body = exc.status_code, _body_text(exc)
         if (self._json_auto and request.json_schema is not None and mode in FALLBACK
                 and "response_format" in body and status in (400, 422, 500)):
-            # llama-cpp-python answers 500 to a json_schema response_format it does not know: step down, remember
+            # some servers (llama-cpp-python's) answer 500 to a json_schema response_format they do not know: step down, remember
             if self.json_mode == mode:
                 self.json_mode = FALLBACK[mode]
                 log.info("%s refused response_format %s; using %s", self.base_url, mode, self.json_mode)

@@ -4,8 +4,8 @@ Endpoints differ in how they take a schema, so the request format is a ``JsonMod
 
 * ``json_schema``: OpenAI's ``{"type": "json_schema", "json_schema": {"name", "schema"}}`` (OpenAI, vLLM, SGLang,
   llama.cpp's C++ server, Ollama >= 0.5);
-* ``json_object_schema``: ``{"type": "json_object", "schema": ...}`` (llama-cpp-python's server, which compiles the
-  schema into a grammar, so even SmolLM2-135M emits valid JSON);
+* ``json_object_schema``: ``{"type": "json_object", "schema": ...}`` (llama-cpp-python's Python server and others
+  that compile the schema into a grammar this way);
 * ``json_object``: plain JSON mode; ``none``: no response_format (the prompt must ask for JSON).
 
 ``auto`` starts at ``json_schema`` and steps down when the endpoint refuses a format (see ``FALLBACK``).
