@@ -13,16 +13,9 @@ from pathlib import Path
 import pytest
 
 from reasonir.hardware import bf16_supported
-from reasonir.llm import (
-    ChatRequest,
-    LLMConfig,
-    Sampling,
-    add_llm_arguments,
-    config_from_args,
-    hf_convert,
-    load_llm,
-    loader,
-)
+from endpoints import llm_for
+from reasonir.cli.llm_flags import add_llm_arguments, config_from_args
+from reasonir.llm import ChatRequest, LLMConfig, Sampling, hf_convert, load_llm, loader
 from reasonir.llm.embedded import (
     DEFAULT_ALIAS,
     TRANSFORMERS_SAMPLING,
@@ -32,7 +25,6 @@ from reasonir.llm.embedded import (
 from reasonir.llm.engines import AUTO_BY_CPU, auto_engine, resolve_engine
 from reasonir.llm.errors import EndpointUnreachableError, EngineCrashedError
 from reasonir.llm.hf_convert import DONE_MARK, conversion_key, convert_gguf
-from endpoints import llm_for
 from reasonir.synth import SynthConfig
 
 AVX2_CPU = frozenset({"avx2", "fma", "f16c"})
