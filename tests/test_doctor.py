@@ -42,3 +42,10 @@ def test_a_check_that_raises_is_reported_and_the_others_still_run(monkeypatch: p
     checks = list(run_checks(encoder=False, llm=False))
     assert [c.status for c in checks] == ["info", "fail", "info"] and not healthy(checks)
     assert checks[1].detail == "RuntimeError: no torch here" and check_torch is not broken
+
+
+def test_the_encoder_check_encodes_with_the_backend_auto_picks() -> None:
+    from reasonir.doctor import check_encoder
+
+    check = check_encoder()
+    assert check.status == "pass" and "passages/s" in check.detail and "(auto: " in check.detail

@@ -104,10 +104,12 @@ def check_onnxruntime() -> Check:
 
 
 def check_encoder() -> Check:
-    from reasonir.models.backends import DEFAULT_ENCODER_BACKEND, effective_backend
     from reasonir.models import DEFAULT_ENCODER, load_encoder
+    from reasonir.models.auto import resolve_backend
+    from reasonir.models.backends import DEFAULT_ENCODER_BACKEND
 
-    backend = effective_backend(DEFAULT_ENCODER_BACKEND)
+    choice = resolve_backend(DEFAULT_ENCODER_BACKEND, DEFAULT_ENCODER, announce=False)
+    backend = choice.backend
     model = load_encoder(DEFAULT_ENCODER, backend=backend)
     texts = [f"A passage about subject {i}: " + "words that fill a typical abstract " * 8 for i in range(32)]
     model.encode(texts[:4])
@@ -116,7 +118,8 @@ def check_encoder() -> Check:
         model.encode(texts, batch_size=32)
         count += len(texts)
     rate = count / (time.perf_counter() - start)
-    return Check("encoder", "pass", f"{DEFAULT_ENCODER} on backend {backend}: {rate:.0f} passages/s")
+    return Check("encoder", "pass", f"{DEFAULT_ENCODER} on backend {backend} ({DEFAULT_ENCODER_BACKEND}: "
+                                    f"{choice.reason}): {rate:.0f} passages/s")
 
 
 def check_llama_server() -> Check:
