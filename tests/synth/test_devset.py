@@ -5,6 +5,7 @@ from reasonir.data import Document, read_training_rows
 from reasonir.testing import ScriptedLLM, scripted_answers
 from reasonir.synth import SynthConfig, synthesize
 from reasonir.synth.devset import is_dev_seed
+from reasonir.synth.ranker import BM25Ranker
 
 
 def _corpus(n: int) -> list[Document]:
@@ -21,7 +22,7 @@ def _config(share: float = 0.15) -> SynthConfig:
     return config
 
 
-def test_dev_seeds_get_their_first_clean_candidate_with_no_negatives_and_are_counted_apart(tmp_path) -> None:
+def test_dev_seeds_get_their_first_candidate_that_bm25_places_with_no_negatives_and_are_counted_apart(tmp_path) -> None:
     docs, config = _corpus(100), _config()
     llm = ScriptedLLM(scripted_answers)
     report = synthesize(docs, llm, tmp_path / "rows.jsonl", config)
@@ -29,7 +30,9 @@ def test_dev_seeds_get_their_first_clean_candidate_with_no_negatives_and_are_cou
     dev = [r for r in rows if r.is_dev]
     dev_seeds = {d.id for d in docs if is_dev_seed(d.id, 0.15, config.seed)}
     assert {r.seed_id for r in dev} == dev_seeds and 5 <= len(dev_seeds) <= 30
-    assert all(r.neg == [] and r.meta["candidate"] == 0 and "positive_rank" not in r.meta for r in dev)
+    assert all(r.neg == [] and "positive_rank" not in r.meta for r in dev)
+    bm25 = BM25Ranker(docs)  # each dev row's seed is in BM25's top 10 for its query: the round trip of no judged model
+    assert bm25.rank([r.query for r in dev], [r.pos[0] for r in dev], [r.seed_id for r in dev]).ranks == [1] * len(dev)
     assert not any(r.seed_id in dev_seeds for r in rows if not r.is_dev)
     assert report.dev_rows == {"hq": len(dev)} and report.kept == {"hq": len(rows) - len(dev)}
     assert report.seeds_tried["hq"] == 100 - len(dev_seeds)  # seed yield is about the training seeds
@@ -56,3 +59,13 @@ def test_a_resumed_job_keeps_the_same_dev_rows(tmp_path) -> None:
 def test_too_few_seeds_for_a_dev_set_train_on_every_seed(tmp_path) -> None:
     report = synthesize(_corpus(30), ScriptedLLM(scripted_answers), tmp_path / "rows.jsonl", _config())
     assert not report.dev_rows and report.kept["hq"] > 0  # 30 x 0.15 = 4.5 dev seeds, fewer than dev_min_seeds
+
+
+def test_a_dev_seed_whose_candidates_bm25_cannot_place_gives_no_dev_row(tmp_path) -> None:
+    def off_topic(request):  # every question about something no document mentions
+        answer = scripted_answers(request)
+        pasta = f"How long should pasta number {request.sampling.seed} rest before it is served?"  # distinct
+        return pasta if request.tag == "hq.query" else answer
+
+    report = synthesize(_corpus(100), ScriptedLLM(off_topic), tmp_path / "rows.jsonl", _config())
+    assert not report.dev_rows.get("hq") and sum(report.dev_seeds.values()) > 5

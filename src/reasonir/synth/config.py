@@ -146,8 +146,8 @@ class SynthConfig:
     # ... but only when the seeds give at least this many dev seeds: a handful of dev queries cannot vouch for any
     # change, so a small job trains on every seed instead (our choice)
     dev_min_seeds: int = 10
-    # candidates sampled for a dev seed; the first that passes the lexical filters is kept. 4: in a 12-seed
-    # stacks_proofs trial 65% of SmolLM2's candidates passed them, so 4 leave a dev seed empty about 2% of the time
+    # candidates sampled for a dev seed; the first that passes the lexical filters and BM25's round trip (top
+    # ``filters.roundtrip_k``) is kept; our choice, 4 as the demo's HQ candidates
     dev_candidates: int = 4
     max_chains: int = 8  # seed chains in flight; the LLM layer applies its own request concurrency under this
 

@@ -39,7 +39,7 @@ from reasonir.synth.devset import is_dev_seed
 from reasonir.synth.filters import Filters
 from reasonir.synth.job import JobStore, corpus_fingerprint, open_job, state_dir
 from reasonir.synth.prompts import Prompts, load_prompts
-from reasonir.synth.ranker import CorpusRanker, DenseRanker, build_ranker
+from reasonir.synth.ranker import BM25Ranker, CorpusRanker, DenseRanker, build_ranker
 from reasonir.synth.report import SynthReport
 from reasonir.synth.seeds import Classifier, Seed, select_seeds
 from reasonir.synth.styles import resolve_judge, resolve_prompt_style
@@ -85,6 +85,7 @@ class _Run:
         self.ranker: CorpusRanker | None = None
         self.kept_embeddings: list[np.ndarray] = []
         self.dev_share = 0.0  # set once the seeds are known (synth.devset)
+        self.dev_ranker: CorpusRanker | None = None  # BM25: the dev rows' round trip, by no model being judged
         self.bar = None
 
     async def ask(self, request: ChatRequest, shape) -> llmcall.Answer:
@@ -109,7 +110,8 @@ class _Run:
             keep = cfg.vl.examples_per_seed
         clean = steps.screen(candidates, kind, self.filters, outcome)
         if dev:
-            outcome.rows = steps.dev_row(clean, kind, self.filters, cfg, seed.id, self.model, outcome)
+            ranked = await asyncio.to_thread(steps.rank, clean, self.dev_ranker)
+            outcome.rows = steps.dev_row(clean, ranked, kind, self.filters, cfg, seed.id, self.model, outcome)
         else:
             ranked = await asyncio.to_thread(steps.rank, clean, self.ranker)
             # selection runs on the event loop, never in two chains at once: kept queries and embeddings stay
@@ -170,6 +172,8 @@ async def asynthesize(documents: Sequence[Document], llm: LLM, out_path: str | P
         run.ranker = await ranker_task if ranker_task is not None else ranker
         if len(seeds) * config.dev_share >= config.dev_min_seeds:
             run.dev_share = config.dev_share
+            run.dev_ranker = (run.ranker if isinstance(run.ranker, BM25Ranker) else
+                              await asyncio.to_thread(build_ranker, documents, "bm25"))
         if isinstance(run.ranker, DenseRanker) and store.kept_queries:  # resumed: near-duplicates of earlier rows
             run.kept_embeddings = list(await asyncio.to_thread(run.ranker.encode_queries, store.kept_queries))
         report.setup_seconds = time.perf_counter() - start

@@ -216,14 +216,19 @@ def choose(candidates: list[Candidate], ranked: Ranked | None, filters: Filters,
     return out
 
 
-def dev_row(candidates: list[Candidate], kind: Kind, filters: Filters, config: SynthConfig, seed_id: str, model: str,
-            outcome: Outcome) -> list[TrainingRow]:
-    """A dev seed's row: its first candidate that passed the lexical filters, chosen by no ranker, no negatives
+def dev_row(candidates: list[Candidate], ranked: Ranked | None, kind: Kind, filters: Filters, config: SynthConfig,
+            seed_id: str, model: str, outcome: Outcome) -> list[TrainingRow]:
+    """A dev seed's row: its first candidate that passed the lexical filters and whose positive BM25 ranks in the
+    top ``roundtrip_k`` (``ranked``: BM25's ranks; no dense model being judged takes part), no negatives
     (``synth.devset``)."""
-    if not candidates:
+    k = config.filters.roundtrip_k
+    passing = [c for i, c in enumerate(candidates)
+               if ranked is None or k is None or (ranked.ranks[i] is not None and ranked.ranks[i] <= k)]
+    outcome.dropped["roundtrip"] += len(candidates) - len(passing)
+    if not passing:
         return []
-    first = min(candidates, key=lambda c: c.index)
-    outcome.dropped["not_selected"] += len(candidates) - 1
+    first = min(passing, key=lambda c: c.index)
+    outcome.dropped["not_selected"] += len(passing) - 1
     filters.remember(first.query)
     instruction = config.hq.instruction if kind == "hq" else config.vl.instruction
     meta = {"row_id": f"{seed_id}:{kind}:0", **first.meta, "split": DEV_SPLIT, "positive_id": first.positive_id,

@@ -44,7 +44,8 @@ def _long_text(seed: int, n_words: int) -> str:
 
 
 def _document_topic(request: ChatRequest) -> str:
-    """The first words of the document in the conversation (framed, or after the small style's last "Text:")."""
+    """The first words of the document in the conversation (framed, or after the small style's last "Facts:" or
+    "Text:")."""
     for message in request.messages:
         content = message["content"]
         if message["role"] != "user":
@@ -52,9 +53,10 @@ def _document_topic(request: ChatRequest) -> str:
         if DOC_OPEN in content:
             inside = content.split(DOC_OPEN, 1)[1].strip()
             return " ".join(inside.splitlines()[0].split()[:6]) if inside else "it"
-        if "Text:" in content:
-            inside = content.rsplit("Text:", 1)[1].strip()
-            return " ".join(inside.split()[:6]) or "it"
+        for label in ("Facts:", "Text:"):  # the small style's HQ and VL prompts
+            if label in content:
+                inside = content.rsplit(label, 1)[1].strip()
+                return " ".join(inside.split()[:6]) or "it"
     return "it"
 
 
