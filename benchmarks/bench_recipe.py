@@ -144,6 +144,26 @@ def adapt_choice(done: list[dict], seed: int, base_scores: dict) -> None:
     print(json.dumps(run), flush=True)
 
 
+def bm25_placed(dev, k: int = 10):
+    """The dev queries whose seed BM25 ranks in its top ``k`` (the synthesizer's rule for dev rows, applied to dev rows
+    of files made before it), with their ids unchanged so runs scored on every dev query can be read on these."""
+    from reasonir.data.records import Dataset
+    from reasonir.evaluate.pseudo_dev import PseudoDev
+    from reasonir.retrieve import BM25Retriever
+
+    run = BM25Retriever().index(dev.dataset.documents).search(dev.dataset.queries, k=k)
+    kept = [q for q in dev.dataset.queries if next(iter(dev.dataset.qrels[q.id])) in run[q.id]]
+    return PseudoDev(Dataset(dev.dataset.documents, kept, {q.id: dev.dataset.qrels[q.id] for q in kept}))
+
+
+def on(run: dict, ids: list[str]) -> dict:
+    """``run`` with its pseudo-dev scores and mean restricted to the dev query ``ids``."""
+    if "pseudo" not in run:
+        return run
+    pseudo = {q: run["pseudo"][q] for q in ids}
+    return run | {"pseudo": pseudo, "pseudo_mean": round(statistics.mean(pseudo.values()), 4) if pseudo else None}
+
+
 def summarize(runs: list[dict]) -> dict:
     base = next(r for r in runs if r["recipe"] == "base")
     out: dict = {"base": {"real": base["real_mean"], "pseudo": base["pseudo_mean"]}, "recipes": {}, "signal": {}}
@@ -177,6 +197,8 @@ def main() -> int:
     p.add_argument("--naive", type=Path, help="naive rows (benchmarks/naive_recipe.py)")
     p.add_argument("--more-rows", type=Path, nargs="*", default=[],
                    help="more selected training rows (their seeds that are dev seeds of the replay are left out)")
+    p.add_argument("--no-dev-roundtrip", dest="dev_roundtrip", action="store_false",
+                   help="keep every dev row, not only those whose seed BM25 ranks in its top 10 (the synthesizer's rule)")
     p.add_argument("--replay-selection", action="store_true",
                    help="--rows hold every clean candidate with its base rank: replay the synthesizer's selection")
     p.add_argument("--recipes", default="contrastive,distill,naive-1ep,naive-3ep")
@@ -199,13 +221,16 @@ def main() -> int:
     train_rows = [r for r in rows if not r.is_dev]
     dev_rows = [r for r in rows + load_rows(args.dev_rows) if r.is_dev]
     trained_seeds = {r.seed_id for r in train_rows}
-    dev = PseudoDev.from_rows([r for r in dev_rows if r.seed_id not in trained_seeds], data.documents)
+    every = PseudoDev.from_rows([r for r in dev_rows if r.seed_id not in trained_seeds], data.documents)
+    dev = bm25_placed(every) if args.dev_roundtrip else every
+    ids = [q.id for q in dev.dataset.queries]
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-recipe-"))
     work.mkdir(parents=True, exist_ok=True)
     rows_file = write_training_rows(train_rows, work / "rows.jsonl", overwrite=True)
     log_path = args.out.with_suffix(".runs.jsonl")
     done = [json.loads(line) for line in log_path.open()] if log_path.exists() else []
-    print(f"{len(train_rows)} training rows, {len(dev)} pseudo-dev queries, {len(done)} runs already done", flush=True)
+    print(f"{len(train_rows)} training rows, {len(dev)} pseudo-dev queries ({len(every)} before BM25's round trip), "
+          f"{len(done)} runs already done", flush=True)
 
     def record(run: dict, scores: dict, base: dict | None) -> dict:
         run = run | {"real_mean": round(statistics.mean(scores["real"].values()), 4),
@@ -244,13 +269,23 @@ def main() -> int:
             for share in todo:
                 scores = score(merged(model_dir, share, work), data, dev, ignore_identical=args.ignore_identical_ids)
                 record({"recipe": recipe, "merge": share, "train_seed": seed, **stats}, scores, base_scores)
+    every_ids = [q.id for q in every.dataset.queries]
+    unselected = summarize([on(r, every_ids) for r in done if r["recipe"] != "adapt"])["signal"]
+    done = [on(r, ids) for r in done if r["recipe"] != "adapt"]  # read on the dev queries this run keeps
+    base_record = next(r for r in done if r["recipe"] == "base")
+    for r in done:
+        if r["recipe"] not in ("base", "adapt") and "pseudo" in r:
+            verdict = compare(base_record["pseudo"], r["pseudo"])
+            r |= {"pseudo_ci95": [round(x, 4) for x in verdict.ci95], "pseudo_better": verdict.better,
+                  "pseudo_worse": verdict.worse}
     for seed in (int(s) for s in args.train_seeds.split(",")):
-        if not is_done(recipe="adapt", train_seed=seed):
-            adapt_choice(done, seed, base_scores)
+        adapt_choice(done, seed, base_scores)
     from reasonir.hardware import describe
 
     write_results(args.out, {"dataset": str(args.dataset), "train_rows": len(train_rows), "pseudo_dev": len(dev),
+                             "pseudo_dev_before_roundtrip": len(every),
                              "eval_backend": EVAL_BACKEND, "cpu": describe(), "summary": summarize(done),
+                             "signal_on_every_dev_row": unselected,
                              "runs": done})
     return 0
 
