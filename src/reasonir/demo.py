@@ -34,7 +34,7 @@ class DemoConfig:
 
     dataset: str | Path = field(default_factory=bundled_sample)
     workdir: str | Path = "demo-output"
-    # seed documents: 15% become pseudo-dev seeds, which need 67 seeds to reach the synthesizer's minimum of 10
+    # seed documents: a quarter become pseudo-dev seeds (the synthesizer sets them aside from 40 seeds on)
     seeds: int = 80
     # 4 of the synthesizer's 12: on SciFact, keeping the best of 4 or of 8 made no measurable difference to the
     # fine-tuned model (benchmarks/results/sweep_finetune_scifact_round2.json), and more cost the demo minutes

@@ -90,7 +90,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 # flag -> (config section, field); None section = SynthConfig itself
 _FIELDS = {
     "kinds": (None, "kinds"), "prompts": (None, "prompts_dir"), "seed": (None, "seed"),
-    "max_chains": (None, "max_chains"), "dev_share": (None, "dev_share"), "prompt_style": (None, "prompt_style"), "temperature": (None, "temperature"),
+    "max_chains": (None, "max_chains"), "dev_share": (None, "dev_share"), "prompt_style": (None, "prompt_style"),
+    "temperature": (None, "temperature"),
     "top_p": (None, "top_p"), "n": ("seeds", "n"), "min_score": ("seeds", "min_score"), "judge": ("seeds", "judge"),
     "max_document_words": ("seeds", "max_document_words"), "candidates": ("hq", "candidates"),
     "hq_per_seed": ("hq", "queries_per_seed"), "vl_candidates": ("vl", "candidates"),
