@@ -69,7 +69,8 @@ def test_too_few_distinct_rows_for_a_batch_is_an_error_not_a_silent_no_op(tiny_b
     rows = tmp_path / "few.jsonl"
     rows.write_text("".join(json.dumps({"query": f"q{i}", "pos": ["same passage"], "neg": [f"n{i}"]}) + "\n"
                             for i in range(6)))
-    with pytest.raises(NotEnoughDataError, match="--batch-size"):
+    # every row shares its positive: even the smallest batch (2) would hold that text twice
+    with pytest.raises(NotEnoughDataError, match="cannot fill one batch of 2 distinct texts"):
         fit(tiny(rows, tmp_path / "m", tiny_bert), log=lambda _: None)
     assert not (tmp_path / "m" / "modules.json").exists()
 
@@ -141,14 +142,14 @@ def test_out_of_memory_names_the_settings_to_lower(tmp_path, thread_env):
     assert "--batch-size" in done.stdout and "--gradcache-mini-batch" in done.stdout and "--max-length" in done.stdout
 
 
-def test_fewer_rows_than_one_batch_is_an_error_before_training(tiny_bert, tmp_path):
-    from reasonir.train import NotEnoughDataError
-
+def test_fewer_rows_than_one_batch_lower_the_batch_size_and_say_so(tiny_bert, tmp_path):
     rows = tmp_path / "three.jsonl"
     rows.write_text("".join(json.dumps({"query": f"q{i}", "pos": [f"p{i}"], "neg": [f"n{i}"]}) + "\n"
                             for i in range(3)))
-    with pytest.raises(NotEnoughDataError, match="3 usable training rows"):
-        fit(tiny(rows, tmp_path / "m", tiny_bert), log=lambda _: None)
+    logged: list[str] = []
+    result = fit(tiny(rows, tmp_path / "m", tiny_bert), log=logged.append)  # asks for batches of 4
+    assert result.steps == 4 and (tmp_path / "m" / "modules.json").exists()
+    assert any(line.startswith("batch size 2: these rows cannot fill a batch of 4") for line in logged), logged
 
 
 def test_merge_base_takes_back_that_share_of_the_base_weights(rows_file, tiny_bert, tmp_path):
