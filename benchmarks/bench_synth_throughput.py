@@ -1,5 +1,5 @@
 """Kept rows per minute of ``reasonir synthesize`` with the embedded LLM: this checkout against an earlier commit
-("today's" synthesizer before issue 9), side by side on the same machine, the same seeds and the same LLM weights.
+(the synthesizer before its sampling rework), side by side on the same machine, the same seeds and the same LLM weights.
 
 Each side runs as its own ``reasonir synthesize`` process (its own embedded server, no response cache) on the
 bundled SciFact sample, in the order A B B A so that neither side always runs first on a machine whose load drifts.
@@ -28,7 +28,7 @@ from _common import RESULTS_DIR, write_results  # benchmarks/ is the script's fo
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "scifact-sample"
-BASELINE = "0a9f055"  # main before issue 9 (greedy, one JSON candidate per seed, LLM seed judge)
+BASELINE = "0a9f055"  # main before the sampling rework (greedy, one JSON candidate per seed, LLM seed judge)
 
 
 def export_baseline(commit: str, folder: Path) -> Path:

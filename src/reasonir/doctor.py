@@ -124,8 +124,8 @@ def check_encoder() -> Check:
 
 def check_llama_server() -> Check:
     from reasonir.hardware import cpu_signature
-    from reasonir.llm.embedded import BUILD_NATIVE_HINT
-    from reasonir.llm.native import BuildStamp, find_llama_server, smoke_decode
+    from reasonir.llm.embedded import BUILD_NATIVE_HINT, smoke_decode
+    from reasonir.llm.native import BuildStamp, find_llama_server
 
     binary = find_llama_server()
     if binary is None:

