@@ -70,6 +70,17 @@ def test_distilled_rows_never_use_in_batch_negatives_so_shared_texts_do_not_shri
     assert not plan.in_batch_negatives and cfg.batch_size == 8 and plan.steps_per_epoch == 4
 
 
+def test_distilled_steps_pass_no_more_texts_at_once_than_a_contrastive_step():
+    # a contrastive step of batch 32 with 1 hard negative encodes 96 texts; labelled rows of 9 texts (query,
+    # positive, 7 negatives) go 8 rows (72 texts) a pass, 4 passes a step
+    plan = plan_training(config(batch_size=32, holdout=0.0), rows(64, negatives=7, scored=True), is_llm=False, world=1)
+    assert plan.accumulation == 4 and plan.steps_per_epoch == 2
+    assert plan_training(config(batch_size=32, holdout=0.0), rows(64, negatives=7), is_llm=False,
+                         world=1).accumulation == 1  # in-batch negatives need the whole batch in one pass
+    assert plan_training(config(batch_size=4, holdout=0.0), rows(12, scored=True), is_llm=False,
+                         world=1).accumulation == 1  # 4 rows of 3 texts fit
+
+
 def test_pseudo_dev_rows_are_held_out_and_never_trained_on():
     data = rows(40)
     for row in data[:6]:

@@ -213,3 +213,24 @@ def test_rows_with_teacher_scores_train_by_distillation(tmp_path, tiny_bert):
     labels = torch.tensor([[1.0, 0.0]])
     plain = DistillKLDivLoss(model, student_temperature=0.05, teacher_temperature=0.05)(features, labels)
     assert loss(features, labels).item() == pytest.approx(plain.item() / 0.05 ** 2, rel=1e-5) and plain.item() > 0
+
+
+def test_distilled_steps_in_several_passes_learn_exactly_as_in_one(tmp_path, tiny_bert):
+    rows = tmp_path / "labelled.jsonl"
+    with open(rows, "w") as fh:
+        for i in range(16):
+            fh.write(json.dumps({"query": f"question {i}", "pos": [f"answer {i}"],
+                                 "neg": [f"near miss {i}", f"far away {i}", f"other {i}", f"none {i}"],
+                                 "meta": {"pos_scores": [0.9], "neg_scores": [0.6, 0.4, 0.2, 0.1]}}) + "\n")
+    logged: list[str] = []
+    # 6 texts a row; batch 8 at 1 hard negative allows 24 texts a pass: 4 rows, 2 passes a step
+    passes = fit(tiny(rows, tmp_path / "passes", tiny_bert, batch_size=8, holdout=0.0, negatives_per_query=1),
+                 log=logged.append)
+    assert any("each step of 8 rows in 2 passes of 4" in line for line in logged), logged
+    # at 6 hard negatives the budget (64 texts) holds the whole batch (48 texts): one pass
+    whole = fit(tiny(rows, tmp_path / "whole", tiny_bert, batch_size=8, holdout=0.0, negatives_per_query=6),
+                log=lambda _: None)
+    a, b = [loss for _, loss in whole.loss_history], [loss for _, loss in passes.loss_history]
+    assert len(a) == 4 and a[-1] != pytest.approx(a[0], rel=1e-3)
+    assert b[0] == pytest.approx(a[0], rel=1e-5)  # the same first batch, the same loss
+    assert b == pytest.approx(a, rel=1e-3)  # later steps differ only by summation order (4e-4 here, bf16 or not)

@@ -148,7 +148,8 @@ def training_arguments(config: TrainConfig, out: Path, plan: TrainingPlan, evalu
     _, rank = _world()
     return SentenceTransformerTrainingArguments(
         output_dir=str(out / CHECKPOINTS),
-        per_device_train_batch_size=config.batch_size,
+        per_device_train_batch_size=config.batch_size // plan.accumulation,
+        gradient_accumulation_steps=plan.accumulation,  # distilled rows: the same step in passes (plan.py)
         learning_rate=config.learning_rate,
         num_train_epochs=plan.epochs,
         max_steps=config.max_steps,
