@@ -110,6 +110,9 @@ def test_adapt_crashed_in_several_stages_resumes_to_the_output_of_an_uninterrupt
 
     service = SearchService.from_index(out)
     assert service.kind == "dense" and len(service.documents) == 40
+    from reasonir.retrieve.store import lookup_documents  # and `reasonir search OUT` shows titles from it
+
+    assert lookup_documents(out, ["doc3"])["doc3"].title.endswith(" 3")
 
     again: list[str] = []
     llm = CachingLLM({})  # an empty cache: any request would reach the model

@@ -149,7 +149,7 @@ def test_fewer_rows_than_one_batch_lower_the_batch_size_and_say_so(tiny_bert, tm
     logged: list[str] = []
     result = fit(tiny(rows, tmp_path / "m", tiny_bert), log=logged.append)  # asks for batches of 4
     assert result.steps == 4 and (tmp_path / "m" / "modules.json").exists()
-    assert any(line.startswith("batch size 2: these rows cannot fill a batch of 4") for line in logged), logged
+    assert any(line == "batch size 2: 3 rows cannot fill a batch of 4" for line in logged), logged
 
 
 def test_merge_base_takes_back_that_share_of_the_base_weights(rows_file, tiny_bert, tmp_path):

@@ -156,7 +156,9 @@ def _synthesize(config: AdaptConfig, documents, out: Path, llm: LLM | None, dead
             "seeds": data["seeds"].get("selected"), "not_started": report.not_started, "usage": report.usage_text,
             "line": f"{report.rows} training rows and {dev} pseudo-dev rows from "
                     f"{data['seeds'].get('selected')} seeds"
-                    + (f"; {report.not_started} seeds left at the time budget" if report.not_started else "")}
+                    + (f"; the time budget left {report.not_started} of {report.not_started + sum(report.seeds_tried.values())}"
+                       " (seed, kind) chains unstarted (a rerun with more --budget-minutes continues)"
+                       if report.not_started else "")}
 
 
 def _label(config: AdaptConfig, documents, out: Path) -> dict[str, Any]:

@@ -5,7 +5,8 @@ teacher gained most; on reasoning corpora, where BM25 is weak, one-hot contrasti
 defaults of earlier rounds, and merging half the base weights back (WiSE-FT) cost gains that it had protected on
 SciFact. So each run trains its candidates (``contrastive``: one-hot rows, InfoNCE over in-batch and hard
 negatives; ``distill``: rows scored by the teacher) and scores each, at every merge share, on the pseudo-dev rows
-(``reasonir.evaluate.pseudo_dev``: synthesized queries of held-out seeds that no ranker selected).
+(``reasonir.evaluate.pseudo_dev``: synthesized queries of held-out seeds, kept by BM25's round trip, a ranker
+that is none of the candidates).
 
 Choosing among several candidates on the same queries that then vouch for the winner would flatter it (the best of
 four noisy scores is high partly by luck), so the dev queries are split in two: the *choose* half picks the best

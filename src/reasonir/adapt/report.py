@@ -38,7 +38,7 @@ def markdown(record: dict[str, Any]) -> str:
         lines.append(f"| {name} | {stage['summary'].get('line', '')} | {stage['seconds']:.0f} |")
     if train.get("candidates"):
         lines += ["", f"Pseudo-dev nDCG@10 ({train.get('pseudo_dev_queries')} held-out synthesized queries, "
-                      "chosen by no ranker): base " + f"{train.get('base_pseudo_dev')}", "",
+                      "kept by BM25's round trip, which no candidate is): base " + f"{train.get('base_pseudo_dev')}", "",
                   "| candidate | pseudo-dev nDCG@10 | training steps |", "|---|---|---|"]
         lines += [f"| {c['name']} | {c['pseudo_dev']} | {c['train'].get('steps')} |" for c in train["candidates"]]
     evaluation = stages.get("evaluate", {}).get("summary")

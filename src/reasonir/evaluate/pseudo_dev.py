@@ -1,9 +1,9 @@
 """Label-free evaluation: how well a retriever finds each pseudo-dev query's seed document in the whole corpus.
 
-Pseudo-dev rows (``reasonir.synth.devset``) are synthesized queries whose seed document is known and that no ranker
-chose. They are scored like a BEIR set whose one relevant document per query is the seed, through the same evaluator
-as real queries (pytrec_eval's nDCG@10 per query), so any retriever can be judged on them: the base encoder, a
-teacher (BM25, a hybrid), a fine-tuned model, a merge. One retriever beats another when the 95% paired bootstrap
+Pseudo-dev rows (``reasonir.synth.devset``) are synthesized queries whose seed document is known, kept by BM25's
+round trip (a ranker none of the judged models is). They are scored like a BEIR set whose one relevant document per
+query is the seed, through the same evaluator as real queries (pytrec_eval's nDCG@10 per query), so any retriever can
+be judged on them: the base encoder, a teacher (BM25, a hybrid), a fine-tuned model, a merge. One retriever beats another when the 95% paired bootstrap
 interval of their per-query differences lies above zero (:func:`compare`).
 
 What it measures is how well a model serves queries *like the synthesized ones* on this corpus: a label-free proxy

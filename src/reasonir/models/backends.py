@@ -258,10 +258,30 @@ def _export_fp32(transformer: Any, work: Path) -> Path:
 
 
 def _quantize(source: Path, target: Path, preset: QuantPreset) -> None:
+    weights, per_channel = _PRESETS[preset]
+    # onnxruntime logs "Please consider to run pre-processing before quantization" on the root logger at every
+    # export; its pre-processing (shape inference, fusions) is what _export already did, so the advice is noise
+    quiet = _DropMessage("run pre-processing before quantization")
+    logging.getLogger().addFilter(quiet)
+    try:
+        _quantize_matmuls(source, target, weights, per_channel)
+    finally:
+        logging.getLogger().removeFilter(quiet)
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, fragment: str) -> None:
+        super().__init__()
+        self.fragment = fragment
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.fragment not in record.getMessage()
+
+
+def _quantize_matmuls(source: Path, target: Path, weights: str, per_channel: bool) -> None:
     from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    weights, per_channel = _PRESETS[preset]
     # The matrix products only: also quantizing the embedding lookups (optimum's default takes Gather) lowered
     # agreement with fp32 on short texts (a one-word text: cosine 0.980 instead of 0.984)
     quantize_dynamic(str(source), str(target), weight_type=getattr(QuantType, weights), per_channel=per_channel,

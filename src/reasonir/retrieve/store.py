@@ -97,8 +97,9 @@ def write_documents(folder: Path, documents: Sequence[Document] | None, source: 
 
 
 def lookup_documents(folder: str | Path, ids: Sequence[str]) -> dict[str, Document]:
-    """Read the stored documents whose id is in ``ids`` (one pass over documents.jsonl; {} if none stored)."""
-    path = Path(folder) / "documents.jsonl"
+    """Read the stored documents whose id is in ``ids`` (one pass over documents.jsonl; {} if none stored).
+    ``folder`` is an index or a folder ``reasonir adapt`` wrote (its ``index/``)."""
+    path = index_folder(folder) / "documents.jsonl"
     wanted, found = set(ids), {}
     if not path.exists():
         return found

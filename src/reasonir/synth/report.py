@@ -121,7 +121,7 @@ class SynthReport:
             + (f"; pseudo-dev rows {sum(self.dev_rows.values())} of {sum(self.dev_seeds.values())} dev seeds"
                if self.dev_seeds else "")
             + (f"; {self.resumed_items} seeds finished by an earlier run" if self.resumed_items else "")
-            + (f"; {self.not_started} seeds left unstarted at the time budget" if self.not_started else ""),
+            + (f"; {self.not_started} (seed, kind) chains left unstarted at the time budget" if self.not_started else ""),
             f"seeds: {s.documents} documents, {s.empty} empty, {s.short} short, {s.duplicate} duplicate, "
             f"{s.truncated} truncated for prompts; {s.candidates} candidates, {s.judge_failed} judge failures, "
             f"{s.below_threshold} below threshold, {s.selected} selected",

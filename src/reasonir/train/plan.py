@@ -186,8 +186,10 @@ def describe(plan: TrainingPlan, config: TrainConfig, mixture: Mixture, *, is_ll
             + (f"; each step of {config.batch_size} rows in {plan.accumulation} passes of {config.batch_size // plan.accumulation}"
                " (the same update, a fraction of the memory)" if plan.accumulation > 1 else ""))
     if plan.lowered_from is not None:
-        log(f"batch size {config.batch_size}: these rows cannot fill a batch of {plan.lowered_from} distinct texts "
-            "(rows of a small corpus share their mined negatives)")
+        why = (f"{plan.usable} rows cannot fill a batch of {plan.lowered_from}" if plan.usable < plan.lowered_from
+               else f"these rows cannot fill a batch of {plan.lowered_from} distinct texts (rows of a small corpus "
+                    "share their mined negatives)")
+        log(f"batch size {config.batch_size}: {why}")
     if plan.epochs != config.epochs:
         log(f"few rows: {plan.epochs:g} epochs so that training takes at least {config.min_steps} steps"
             + (f" (at most {config.max_epochs:g} epochs)" if config.max_epochs else ""))
