@@ -207,6 +207,9 @@ def main() -> int:
     p.add_argument("--ignore-identical-ids", action="store_true", help="BEIR's rule (stacks_proofs needs it)")
     p.add_argument("--out", type=Path, default=RESULTS_DIR / "recipe.json")
     p.add_argument("--work", type=Path, default=None)
+    p.add_argument("--summary-only", action="store_true",
+                   help="train nothing: rewrite the summary from the runs already recorded (adapt's choice per seed "
+                        "among the candidates each seed has)")
     args = p.parse_args()
 
     from reasonir.data import load_dataset, write_training_rows
@@ -253,12 +256,12 @@ def main() -> int:
     if not is_done(recipe="base"):
         record({"recipe": "base", "merge": 0.0, "train_seed": None}, base_scores, None)
     sources = {"contrastive": rows_file}
-    if "distill" in args.recipes:
+    if "distill" in args.recipes and not args.summary_only:
         sources["distill"] = labelled(rows_file, data.documents, work)
     if args.naive:
         sources["naive-1ep"] = sources["naive-3ep"] = args.naive
     merges = [float(m) for m in args.merges.split(",")]
-    for recipe in args.recipes.split(","):
+    for recipe in ([] if args.summary_only else args.recipes.split(",")):
         naive = recipe.startswith("naive")
         for seed in (int(s) for s in args.train_seeds.split(",")):
             todo = [m for m in ([0.0] if naive else merges) if not is_done(recipe=recipe, train_seed=seed, merge=m)]

@@ -246,7 +246,7 @@ def main() -> None:
         "note": "Load generator and server share the machine's 2 cores (and other engineers' jobs: see loadavg); "
                 "latency includes the client's own event loop. Direct calls run in this process with no HTTP.",
     }
-    record["encoder_backend"] = args.encoder_backend or "the index's (torch)"
+    record["encoder_backend"] = args.encoder_backend or "the default (auto)"
     name = f"serve_{args.encoder_backend}.json" if args.encoder_backend else "serve.json"
     write_results(RESULTS_DIR / name, record)
     print(json.dumps({"targets": record["targets"], "http_overhead": record["http_overhead"],

@@ -61,8 +61,8 @@ def main() -> int:
             text = (result.text or "").strip()
             if not text:
                 continue
-            row = TrainingRow(text, [document_text(documents[doc_id], "row")], [], kind="naive", seed_id=doc_id,
-                              meta={"row_id": f"{doc_id}:naive:0", "model": llm.model})
+            row = TrainingRow(text, [document_text(documents[doc_id], "row")], [], kind="hq", seed_id=doc_id,
+                              meta={"row_id": f"{doc_id}:naive:0", "recipe": "naive", "model": llm.model})
             out.write(json.dumps(row_to_dict(row)) + "\n")
             out.flush()
             written += 1
