@@ -273,7 +273,9 @@ def main() -> int:
                 scores = score(merged(model_dir, share, work), data, dev, ignore_identical=args.ignore_identical_ids)
                 record({"recipe": recipe, "merge": share, "train_seed": seed, **stats}, scores, base_scores)
     every_ids = [q.id for q in every.dataset.queries]
-    unselected = summarize([on(r, every_ids) for r in done if r["recipe"] != "adapt"])["signal"]
+    # runs made since dev rows are BM25-placed were scored on those only: the unselected reading leaves them out
+    unselected = summarize([on(r, every_ids) for r in done if r["recipe"] != "adapt"
+                            and ("pseudo" not in r or set(every_ids) <= set(r["pseudo"]))])["signal"]
     done = [on(r, ids) for r in done if r["recipe"] != "adapt"]  # read on the dev queries this run keeps
     base_record = next(r for r in done if r["recipe"] == "base")
     for r in done:
