@@ -1,6 +1,7 @@
 """What every benchmark shares: where results go and how they are written (atomically, never half a file)."""
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -27,3 +28,25 @@ def run_child(code: str, *args: str, timeout: float = 3600) -> dict:
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-3000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+async def send_chains(llms: list, groups: list[list], n_chains: int) -> list[list[str]]:
+    """Up to ``n_chains`` prompts in flight, each sending its k candidate requests at once (as the synthesizer does);
+    prompt ``i`` goes to ``llms[i % len(llms)]`` (several servers: a prompt's candidates all go to the same one).
+    Raises on the first failed request; closes every client's loop at the end."""
+    gate = asyncio.Semaphore(n_chains)
+
+    async def one(i: int, group: list) -> list[str]:
+        llm = llms[i % len(llms)]
+        async with gate:
+            results = await asyncio.gather(*(llm.achat(r) for r in group))
+        bad = [r.error for r in results if not r.ok]
+        if bad:
+            raise RuntimeError(f"a request failed: {bad[0]}")
+        return [r.text or "" for r in results]
+
+    try:
+        return list(await asyncio.gather(*(one(i, g) for i, g in enumerate(groups))))
+    finally:
+        for llm in llms:
+            await llm.aclose_loop()

@@ -48,7 +48,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from _common import RESULTS_DIR, write_results  # benchmarks/ is the script's folder
+from _common import RESULTS_DIR, send_chains, write_results  # benchmarks/ is the script's folder
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = RESULTS_DIR / "llm_engines.json"
@@ -108,28 +108,11 @@ def question_groups(documents: list, n_prompts: int, k: int, context_window: int
     return [[question_request(seed, prompts, config, None, j) for j in range(k)] for seed in seeds]
 
 
-async def send_chains(llm, groups: list[list], n_chains: int) -> list[list[str]]:  # type: ignore[no-untyped-def]
-    gate = asyncio.Semaphore(n_chains)
-
-    async def one(group: list) -> list[str]:
-        async with gate:
-            results = await asyncio.gather(*(llm.achat(r) for r in group))
-        bad = [r.error for r in results if not r.ok]
-        if bad:
-            raise RuntimeError(f"a request failed: {bad[0]}")
-        return [r.text or "" for r in results]
-
-    try:
-        return list(await asyncio.gather(*(one(g) for g in groups)))
-    finally:
-        await llm.aclose_loop()
-
-
 def measure_requests(llm, groups: list[list], n_chains: int) -> dict:  # type: ignore[no-untyped-def]
     before = llm.usage().as_dict()
     load = os.getloadavg()[0]
     start = time.perf_counter()
-    texts = asyncio.run(send_chains(llm, groups, n_chains))
+    texts = asyncio.run(send_chains([llm], groups, n_chains))
     elapsed = time.perf_counter() - start
     after = llm.usage().as_dict()
     prompt = after["prompt_tokens"] - before["prompt_tokens"]

@@ -41,7 +41,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from _common import RESULTS_DIR, write_results  # benchmarks/ is the script's folder
+from _common import RESULTS_DIR, send_chains, write_results  # benchmarks/ is the script's folder
 
 from reasonir.hardware import describe
 from reasonir.llm import ChatRequest, OpenAICompatibleLLM, Sampling
@@ -107,26 +107,6 @@ def build_requests(n_prompts: int, k: int, max_tokens: int, abstract_chars: int)
     return groups
 
 
-async def chains(llms: list[OpenAICompatibleLLM], groups: list[list[ChatRequest]], n_chains: int) -> list[list[str]]:
-    """Up to ``n_chains`` prompts in flight; each sends its k candidates at once (as the synthesizer does)."""
-    gate = asyncio.Semaphore(n_chains)
-
-    async def one(i: int, group: list[ChatRequest]) -> list[str]:
-        llm = llms[i % len(llms)]  # several servers: a prompt's candidates all go to the same one
-        async with gate:
-            results = await asyncio.gather(*(llm.achat(r) for r in group))
-        bad = [r.error for r in results if not r.ok]
-        if bad:
-            raise RuntimeError(f"a request failed: {bad[0]}")
-        return [r.text or "" for r in results]
-
-    try:
-        return list(await asyncio.gather(*(one(i, g) for i, g in enumerate(groups))))
-    finally:
-        for llm in llms:
-            await llm.aclose_loop()
-
-
 def server_metrics(server: EmbeddedServer) -> dict[str, float]:
     """llama-server's own counters (``--metrics``): prompt tokens it evaluated (cache hits excluded)."""
     if server.engine_used != "llama-server":
@@ -157,7 +137,7 @@ def run(name: str, groups: list[list[ChatRequest]], n_chains: int) -> dict:
         metrics_before = [server_metrics(s) for s in servers]
         load_before = os.getloadavg()
         start = time.perf_counter()
-        texts = asyncio.run(chains(llms, groups, n_chains))
+        texts = asyncio.run(send_chains(llms, groups, n_chains))
         elapsed = time.perf_counter() - start
         load_after = os.getloadavg()
         after = [llm.usage().as_dict() for llm in llms]
