@@ -96,17 +96,18 @@ def write_documents(folder: Path, documents: Sequence[Document] | None, source: 
         shutil.copyfile(source / "documents.jsonl", target)
 
 
-def lookup_documents(folder: str | Path, ids: Sequence[str]) -> dict[str, Document]:
-    """Read the stored documents whose id is in ``ids`` (one pass over documents.jsonl; {} if none stored).
-    ``folder`` is an index or a folder ``reasonir adapt`` wrote (its ``index/``)."""
+def lookup_documents(folder: str | Path, ids: Sequence[str] | None = None) -> dict[str, Document]:
+    """Read the stored documents whose id is in ``ids``, or all of them when ``ids`` is None (one pass over
+    documents.jsonl; {} if none stored). ``folder`` is an index or a folder ``reasonir adapt`` wrote (its
+    ``index/``)."""
     path = index_folder(folder) / "documents.jsonl"
-    wanted, found = set(ids), {}
+    wanted, found = (None if ids is None else set(ids)), {}
     if not path.exists():
         return found
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             obj = json.loads(line)
-            if obj["_id"] in wanted:
+            if wanted is None or obj["_id"] in wanted:
                 found[obj["_id"]] = Document(obj["_id"], obj.get("text", ""), obj.get("title", ""))
     return found
 

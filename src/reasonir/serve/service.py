@@ -12,7 +12,6 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -101,18 +100,6 @@ def snippet(text: str, limit: int) -> str:
     return cut.rstrip(" ,.;:") + "…"
 
 
-def read_documents(folder: str | Path) -> dict[str, Document]:
-    """All documents stored beside an index ({} when the index has none), read once at startup."""
-    path = Path(folder) / "documents.jsonl"
-    docs: dict[str, Document] = {}
-    if path.exists():
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                obj = json.loads(line)
-                docs[obj["_id"]] = Document(obj["_id"], obj.get("text", ""), obj.get("title", ""))
-    return docs
-
-
 def set_threads(n: int) -> None:
     """Threads for encoding (torch) and vector search (FAISS). On a machine busy with other work, 1 thread can be
     many times faster than 2: idle OpenMP threads spin waiting for cores that other processes hold."""
@@ -154,7 +141,7 @@ class SearchService:
         """Load the index, its documents and (for dense indexes) the encoder, once; ``encoder_backend``
         overrides the backend saved in the index manifest. ``cross_encoder`` (a name, a folder or a loaded
         ``CrossEncoder``) loads at start too, so a wrong name fails here rather than on a request."""
-        from reasonir.retrieve.store import index_folder, load_index, read_manifest
+        from reasonir.retrieve.store import index_folder, load_index, lookup_documents, read_manifest
 
         folder = index_folder(folder)  # an adapt output folder serves its index/
         kind = read_manifest(folder)["kind"]
@@ -169,7 +156,7 @@ class SearchService:
             from reasonir.retrieve.rerank import CrossEncoderReranker
 
             cross_encoder = CrossEncoderReranker(str(cross_encoder)).model  # its loader, with its max_length
-        service = cls(load_index(folder, **kwargs), read_documents(folder), config=config, kind=kind,
+        service = cls(load_index(folder, **kwargs), lookup_documents(folder), config=config, kind=kind,
                       index_dir=str(folder), llm_factory=llm_factory, cross_encoder=cross_encoder)
         service.warm_up()
         return service
