@@ -1,10 +1,11 @@
 """The main job on the bundled sample: ``reasonir adapt`` with sizes for a 10-minute run, and the labelled
 queries beside it for a before/after table.
 
-It is ``adapt`` (one code path): synthesize HQ and VL rows and the pseudo-dev rows from the *documents* only (the
-sample's claims never reach the LLM), label them with the teacher, train the candidate recipes, hand back the one
-that beats the base on the pseudo-dev set (or the base), index it, and evaluate BM25, the base, every candidate and
-the handed-back model on the sample's 50 claims. SmolLM2-135M as the LLM proves the pipeline runs on a 2-core
+It is ``adapt`` (one code path): synthesize HQ and VL rows and the judge rows from the *documents* only (the
+sample's claims never reach the LLM), label them with the teacher, train the candidate recipes (and their
+cross-fitted copies), hand back the retriever that beats the base encoder on the judge rows (a fine-tuned encoder,
+a hybrid with BM25, or the base), index it, and evaluate BM25, the base, every candidate and the served retriever
+on the sample's 50 claims. SmolLM2-135M as the LLM proves the pipeline runs on a 2-core
 laptop, not that the data is good: point ``--llm-base-url`` at a capable model for that. A rerun resumes (and
 skips what is done); ``overwrite`` starts again.
 
@@ -34,7 +35,7 @@ class DemoConfig:
 
     dataset: str | Path = field(default_factory=bundled_sample)
     workdir: str | Path = "demo-output"
-    # seed documents: a quarter become pseudo-dev seeds (the synthesizer sets them aside from 40 seeds on)
+    # seed documents; every seed's clean candidates also judge the models that never trained on it
     seeds: int = 80
     # 4 of the synthesizer's 12: on SciFact, keeping the best of 4 or of 8 made no measurable difference to the
     # fine-tuned model (benchmarks/results/sweep_finetune_scifact_round2.json), and more cost the demo minutes

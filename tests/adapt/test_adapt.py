@@ -9,6 +9,7 @@ import pytest
 
 from reasonir.adapt import AdaptConfig, AdaptMismatchError, adapt
 from reasonir.data import Document, read_training_rows
+from reasonir.evaluate.crossfit import fold_of
 from reasonir.testing import ScriptedLLM, scripted_answers
 from reasonir.llm.base import BaseLLM
 from reasonir.llm.cache import cache_key
@@ -56,10 +57,9 @@ def corpus_file(tmp_path: Path, n: int = 40) -> Path:
 
 
 def small_config(corpus: Path) -> AdaptConfig:
-    config = AdaptConfig(corpus=str(corpus), merges=(0.0, 0.5),
+    config = AdaptConfig(corpus=str(corpus), merges=(0.0, 0.5), hybrid_weights=(0.5,), folds=2,
                          train={"max_steps": 1, "batch_size": 8, "query_max_length": 32, "document_max_length": 64})
     config.synth.kinds, config.synth.prompt_style = ("hq",), "small"
-    config.synth.dev_share = 0.3  # 40 seeds give 12 dev seeds (the default share needs 67 for its minimum of 10)
     config.synth.hq.candidates, config.synth.negatives.miner = 2, "bm25"
     config.teacher.kind, config.teacher.candidates, config.teacher.pool = "bm25", 3, 5
     return config
@@ -94,22 +94,33 @@ def test_adapt_crashed_in_several_stages_resumes_to_the_output_of_an_uninterrupt
          for d in map(json.loads, open(config.corpus))], ScriptedLLM(scripted_answers), tmp_path / "clean.jsonl",
         config.synth)
     rows = {r.meta["row_id"]: r for r in read_training_rows(out / "rows.jsonl")}
-    assert len(rows) == clean.rows + sum(clean.dev_rows.values())  # no row lost or written twice
+    assert len(rows) == clean.rows + sum(clean.judge_rows.values())  # no row lost or written twice
     assert rows == {r.meta["row_id"]: r for r in read_training_rows(tmp_path / "clean.jsonl")}
     assert any(r.is_dev for r in rows.values()) and (out / "rows.labelled.jsonl").exists()
+    for recipe in ("contrastive", "distill"):  # each fold's copy never saw that fold's seeds
+        for fold in range(2):
+            seen = {r.seed_id for r in read_training_rows(out / "candidates" / recipe / f"fold-{fold}.rows.jsonl")
+                    if not r.is_dev}
+            assert seen and not any(fold_of(s, 2) == fold for s in seen)
 
     report = json.loads((out / "report.json").read_text())
-    names = {c["name"] for c in report["stages"]["train"]["summary"]["candidates"]}
-    assert names == {"contrastive", "contrastive-merge0.5", "distill", "distill-merge0.5"}
-    assert result.chosen in names | {"base"} and report["chosen"] == result.chosen and result.reason
-    assert (out / "model" / "config_sentence_transformers.json").exists()
-    assert json.loads((out / "index" / "reasonir-index.json").read_text())["kind"] == "dense"
+    train = report["stages"]["train"]["summary"]
+    encoders = {"contrastive", "contrastive-merge0.5", "distill", "distill-merge0.5"}
+    assert {c["name"] for c in train["candidates"]} == encoders | {f"{e} + bm25 (0.5)" for e in encoders | {"base"}}
+    assert train["judge_queries"] == sum(r.is_dev for r in rows.values()) and train["confirm"]["detectable_change"] > 0
+    assert result.chosen in {c["name"] for c in train["candidates"]} | {"base"} and report["chosen"] == result.chosen
+    assert result.reason and (out / "model" / "config_sentence_transformers.json").exists()
+    # the index serves what the judge chose: the encoder alone, or a hybrid with BM25 at the chosen weight
+    manifest = json.loads((out / "index" / "reasonir-index.json").read_text())
+    assert manifest["kind"] == train["form"]
+    if train["form"] == "hybrid":
+        assert manifest["weights"] == [0.5, 0.5]
     assert "Handed back" in (out / "report.md").read_text() and (out / "report.png").stat().st_size > 1000
     assert any("synthesize: done in an earlier run" in line for line in lines)
     from reasonir.serve.service import SearchService  # `reasonir serve OUT` serves the adapted index
 
     service = SearchService.from_index(out)
-    assert service.kind == "dense" and len(service.documents) == 40
+    assert service.kind == train["form"] and len(service.documents) == 40
     from reasonir.retrieve.store import lookup_documents  # and `reasonir search OUT` shows titles from it
 
     assert lookup_documents(out, ["doc3"])["doc3"].title.endswith(" 3")

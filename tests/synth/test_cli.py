@@ -16,6 +16,8 @@ from collections import Counter
 
 import pytest
 from conftest import SCIFACT, needs
+
+from reasonir.data import read_training_rows
 from endpoints import ScriptedEndpoint
 
 from reasonir.cli import main
@@ -49,7 +51,8 @@ def test_cli_writes_rows_and_a_json_report(small_corpus, endpoint, tmp_path, cap
                      str(tmp_path / "hf"))) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["kept"] == {"hq": 4, "vl": 4} and report["seeds"]["selected"] == 4
-    assert sum(1 for _ in open(out)) == 8
+    rows = read_training_rows(out)
+    assert sum(not r.is_dev for r in rows) == 8 and report["judge_rows"] == {"hq": 4, "vl": 4}
     import datasets
 
     ds = datasets.load_from_disk(str(tmp_path / "hf"))

@@ -3,17 +3,19 @@
 Stages, each writing into ``OUT`` and marking itself done in ``OUT/stages/<stage>.json`` (a rerun of the same
 command skips what is done, and synthesis and training resume inside themselves):
 
-1. **synthesize** (``reasonir.synth``): HQ and VL rows with hard negatives, and the pseudo-dev rows of held-out
-   seeds, into ``rows.jsonl``; every seed unless ``seeds`` or the time budget says fewer;
+1. **synthesize** (``reasonir.synth``): HQ and VL rows with hard negatives, and the judge rows (every clean
+   candidate question, chosen by no ranker) into ``rows.jsonl``; every seed unless ``seeds`` or the time budget
+   says fewer;
 2. **label** (``reasonir.label``): the teacher's scores for each row, into ``rows.labelled.jsonl`` (for the
    ``distill`` recipe);
-3. **train** (``reasonir.train``): each recipe from the base model, each scored with every merge share on the
-   pseudo-dev set; the best is handed back in ``model/`` only if it beats the base there beyond noise
-   (``reasonir.adapt.recipes``), else the base is;
-4. **index** (``reasonir.retrieve``): a dense index of ``model/`` over the corpus in ``index/``, which
-   ``reasonir serve OUT`` serves;
-5. **evaluate** (only with labelled queries, ``eval``): BM25, the base, every candidate and the handed-back model
-   on the real queries, side by side;
+3. **train** (``reasonir.train``): each recipe from the base model on every row, and once per fold without that
+   fold's seeds; every encoder (each merge share) alone and fused with BM25 is judged on the seeds it never saw
+   (``reasonir.evaluate.crossfit``), and the best is handed back in ``model/`` only if it beats the base encoder
+   there beyond noise (``reasonir.adapt.recipes``), else the base is;
+4. **index** (``reasonir.retrieve``): the chosen retriever over the corpus in ``index/`` (the encoder alone, or a
+   hybrid with BM25 at the chosen weight), which ``reasonir serve OUT`` serves;
+5. **evaluate** (only with labelled queries, ``eval``): BM25, the base, every candidate, the handed-back encoder and
+   the served retriever on the real queries, side by side;
 then the report (``report.json``, ``report.md``, ``report.png``) and ``adapt.toml``, the file that reproduces the
 run (``reasonir adapt --config OUT/adapt.toml``).
 
@@ -76,7 +78,7 @@ def adapt(config: AdaptConfig, out: str | Path, llm: LLM | None = None, *, overw
     if "distill" in config.recipes:
         run.stage("label", lambda: _label(config, documents, out))
     train = run.stage("train", lambda: _train(config, documents, out, progress, log))
-    run.stage("index", lambda: _index(config, documents, out))
+    run.stage("index", lambda: _index(config, documents, out, train))
     if config.eval:
         run.stage("evaluate", lambda: _evaluate(config, out, train))
     from reasonir.adapt.report import write_report
@@ -151,10 +153,10 @@ def _synthesize(config: AdaptConfig, documents, out: Path, llm: LLM | None, dead
         report = synthesize(documents, model, out / ROWS, synth, progress=progress, deadline=deadline)
     log(report.format())
     data = report.as_dict()
-    dev = sum(report.dev_rows.values())
-    return {"rows": report.rows, "dev_rows": dev, "kept": data["kept"], "seed_yield": data["seed_yield"],
+    dev = sum(report.dev_rows.values()) + sum(report.judge_rows.values())
+    return {"rows": report.rows, "judge_rows": dev, "kept": data["kept"], "seed_yield": data["seed_yield"],
             "seeds": data["seeds"].get("selected"), "not_started": report.not_started, "usage": report.usage_text,
-            "line": f"{report.rows} training rows and {dev} pseudo-dev rows from "
+            "line": f"{report.rows} training rows and {dev} judge rows from "
                     f"{data['seeds'].get('selected')} seeds"
                     + (f"; the time budget left {report.not_started} of {report.not_started + sum(report.seeds_tried.values())}"
                        " (seed, kind) chains unstarted (a rerun with more --budget-minutes continues)"
@@ -174,42 +176,53 @@ def _label(config: AdaptConfig, documents, out: Path) -> dict[str, Any]:
 
 
 def _train(config: AdaptConfig, documents, out: Path, progress: bool, log: Callable[[str], None]) -> dict[str, Any]:
-    from reasonir.adapt.recipes import choose, judge_candidates
+    from reasonir.adapt.recipes import Trained, choose, judge_candidates
     from reasonir.data import read_training_rows
-    from reasonir.evaluate.pseudo_dev import PseudoDev
+    from reasonir.evaluate.crossfit import JudgeSet
 
     rows = read_training_rows(out / ROWS)
-    dev = PseudoDev.from_rows(rows, documents)
+    judge = JudgeSet.from_rows(rows, documents, config.folds)
     if not any(not r.is_dev for r in rows):
         raise RuntimeError(f"the LLM produced no usable training rows; see the synthesis report in {out}")
-    if len(dev) == 0:
-        reason = (f"no pseudo-dev rows (the synthesizer sets dev seeds aside only when there are at least "
-                  f"{config.synth.dev_min_seeds}): nothing could vouch for a fine-tuned model, so none was trained and "
-                  "the base model is handed back; adapt more seeds")
+    if len(judge) == 0:
+        reason = ("no judge rows (the synthesizer writes them unless synth.judge_rows is off): nothing could vouch "
+                  "for a fine-tuned model, so none was trained and the base model is handed back")
         _hand_back(None, config, out)
-        return {"chosen": "base", "reason": reason, "line": reason}
-    trained = {recipe: _train_recipe(config, recipe, out, progress, log) for recipe in config.recipes}
-    base, candidates = judge_candidates(trained, config.merges, dev, out / "candidates", config.base_model, log=log)
-    choice = choose(candidates, base)
+        return {"chosen": "base", "form": "dense", "weight": 1.0, "reason": reason, "line": reason}
+    trained = {}
+    for recipe in config.recipes:
+        full, stats = _train_recipe(config, recipe, out, None, progress, log)
+        folds = [_train_recipe(config, recipe, out, fold, progress, log)[0] for fold in range(config.folds)]
+        trained[recipe] = Trained(full, folds, stats)
+    base, candidates = judge_candidates(trained, config.merges, config.hybrid_weights, judge, out / "candidates",
+                                       config.base_model, log=log)
+    choice = choose(candidates, base, judge.seed)
     _hand_back(choice.chosen.path, config, out)
-    return choice.as_dict() | {"pseudo_dev_queries": len(dev),
-                               "base_pseudo_dev": round(statistics.mean(base.scores.values()), 4),
+    return choice.as_dict() | {"judge_queries": len(judge), "judge_seeds": judge.seeds, "folds": config.folds,
+                               "base_judge": round(statistics.fmean(base.scores.values()), 4),
                                "line": choice.reason}
 
 
-def _train_recipe(config: AdaptConfig, recipe: str, out: Path, progress: bool,
+def _train_recipe(config: AdaptConfig, recipe: str, out: Path, fold: int | None, progress: bool,
                   log: Callable[[str], None]) -> tuple[Path, dict[str, Any]]:
-    """Train one recipe from the base model (unmerged: merges are judged afterwards); a finished candidate is kept."""
+    """Train one recipe from the base model on every row (``fold=None``) or without one fold's seeds, unmerged
+    (merges are judged afterwards); a finished one is kept."""
+    from reasonir.data import read_training_rows, write_training_rows
+    from reasonir.evaluate.crossfit import training_rows
     from reasonir.train import TrainConfig
     from reasonir.train.trainer import fit
 
-    folder = out / "candidates" / recipe
+    folder = out / "candidates" / recipe / ("full" if fold is None else f"fold-{fold}")
     stats_file = folder / "adapt-train.json"
     if stats_file.exists():
         return folder, json.loads(stats_file.read_text())
     data = out / (LABELLED if recipe == "distill" else ROWS)
+    if fold is not None:
+        rows = training_rows(read_training_rows(data), fold, config.folds)
+        data = write_training_rows(rows, folder.with_name(folder.name + ".rows.jsonl"), overwrite=True)
     train_config = TrainConfig(data=[str(data)], output_dir=folder, base_model=config.base_model, merge_base=0.0,
                                overwrite=True, progress=progress, **config.train)
+    log(f"      training {recipe} " + ("on every seed" if fold is None else f"without fold {fold}"))
     result = fit(train_config, log=lambda message: None if progress is False else log(f"      {message}"))
     stats = {"steps": result.steps, "train_seconds": round(result.train_seconds, 1),
              "batch_size": train_config.batch_size, "holdout_rows": result.holdout_rows,
@@ -236,11 +249,19 @@ def _hand_back(path: str | None, config: AdaptConfig, out: Path) -> None:
     partial.rename(target)
 
 
-def _index(config: AdaptConfig, documents, out: Path) -> dict[str, Any]:
-    from reasonir.retrieve import DenseRetriever
+def _index(config: AdaptConfig, documents, out: Path, train: dict[str, Any]) -> dict[str, Any]:
+    """The retriever the judge chose, indexed over the corpus: the handed-back encoder alone, or fused with BM25."""
+    from reasonir.retrieve import make_retriever
 
-    DenseRetriever(str(out / MODEL), show_progress=False).index(documents).save(out / INDEX, overwrite=True)
-    return {"documents": len(documents), "line": f"dense index of {len(documents)} documents in {out / INDEX}"}
+    weight = train.get("weight", 1.0)
+    if train.get("form", "dense") == "hybrid":
+        retriever = make_retriever("hybrid", str(out / MODEL), weights=[1 - weight, weight], show_progress=False)
+        what = f"hybrid index (BM25 {1 - weight:g} + the handed-back encoder {weight:g})"
+    else:
+        retriever, what = make_retriever("dense", str(out / MODEL), show_progress=False), "dense index"
+    retriever.index(documents).save(out / INDEX, overwrite=True)
+    return {"documents": len(documents), "form": train.get("form", "dense"), "weight": weight,
+            "line": f"{what} of {len(documents)} documents in {out / INDEX}"}
 
 
 def _evaluate(config: AdaptConfig, out: Path, train: dict[str, Any]) -> dict[str, Any]:
@@ -254,15 +275,21 @@ def _evaluate(config: AdaptConfig, out: Path, train: dict[str, Any]) -> dict[str
     adapted = DenseRetriever(str(out / MODEL), show_progress=False, use_cache=False)
     retrievers: dict[str, Any] = {"bm25": BM25Retriever(), "base": base}
     for candidate in train.get("candidates", []):
-        retrievers[f"candidate {candidate['name']}"] = DenseRetriever(candidate["path"], show_progress=False,
-                                                                      use_cache=False)
-    retrievers[f"adapted ({train['chosen']})"] = adapted
+        if candidate.get("form", "dense") == "dense" and candidate["recipe"] != "base":
+            retrievers[f"candidate {candidate['name']}"] = DenseRetriever(candidate["path"], show_progress=False,
+                                                                          use_cache=False)
+    encoder = train.get("encoder", train["chosen"])
+    retrievers[f"adapted encoder ({encoder})"] = adapted
     retrievers["hybrid (bm25 + base)"] = HybridRetriever([BM25Retriever(), base])
-    retrievers["hybrid (bm25 + adapted)"] = HybridRetriever([BM25Retriever(), adapted])
+    retrievers["hybrid (bm25 + adapted encoder)"] = HybridRetriever([BM25Retriever(), adapted])
+    weight = train.get("weight", 1.0)
+    served = f"served ({train['chosen']})"
+    retrievers[served] = (HybridRetriever([BM25Retriever(), adapted], [1 - weight, weight])
+                          if train.get("form") == "hybrid" else adapted)
     table = compare_retrievers(data, retrievers, name=str(config.eval),
                                ignore_identical_ids=config.ignore_identical_ids)
     rows = table.rows
-    before, after = rows["base"]["ndcg@10"], rows[f"adapted ({train['chosen']})"]["ndcg@10"]
+    before, after = rows["base"]["ndcg@10"], rows[served]["ndcg@10"]
     return {"table": table.to_dict(), "text": table.to_text(), "base_ndcg@10": before, "adapted_ndcg@10": after,
-            "line": f"nDCG@10 on {len(data.queries)} labelled queries: base {before:.4f}, adapted {after:.4f} "
-                    f"({after - before:+.4f})"}
+            "line": f"nDCG@10 on {len(data.queries)} labelled queries: base {before:.4f}, served retriever "
+                    f"({train['chosen']}) {after:.4f} ({after - before:+.4f})"}

@@ -1,23 +1,22 @@
-"""Train the candidate recipes, judge them on the pseudo-dev set, and hand back a model only if it beats the base.
+"""Train the candidate recipes, judge every retriever they make on the corpus's own synthesized queries, and hand
+back one only if it beats the base encoder.
 
-Which recipe helps depends on the corpus: on SciFact, where BM25 is strong, rows distilled from a BM25 + encoder
-teacher gained most; on reasoning corpora, where BM25 is weak, one-hot contrastive rows did better than the
-defaults of earlier rounds, and merging half the base weights back (WiSE-FT) cost gains that it had protected on
-SciFact. So each run trains its candidates (``contrastive``: one-hot rows, InfoNCE over in-batch and hard
-negatives; ``distill``: rows scored by the teacher) and scores each, at every merge share, on the pseudo-dev rows
-(``reasonir.evaluate.pseudo_dev``: synthesized queries of held-out seeds, kept by BM25's round trip, a ranker
-that is none of the candidates).
+What wins depends on the corpus: on SciFact, reasonir's contrastive rows merged half-way back into the base
+(WiSE-FT) gained +0.010 nDCG@10 and a hybrid of BM25 and the base +0.08; on a reasoning corpus, unmerged
+multi-epoch contrastive rows gained and BM25 added nothing. So a run makes every candidate retriever: the base and
+each trained encoder (``contrastive``: one-hot rows, InfoNCE over in-batch and hard negatives; ``distill``: rows
+scored by the teacher), each at every merge share, each alone (``dense``) or fused with BM25 at every hybrid weight.
 
-Choosing among several candidates on the same queries that then vouch for the winner would flatter it (the best of
-four noisy scores is high partly by luck), so the dev queries are split in two: the *choose* half picks the best
-candidate, the *confirm* half decides whether it beats the base beyond the 95% paired bootstrap interval
-(:func:`reasonir.evaluate.pseudo_dev.compare`). When it does not, the base model is handed back and the report
-says why: a run never leaves the retriever worse than it found it, as far as its own evidence can tell.
+Each is judged on the judge rows by cross-fitting (``reasonir.evaluate.crossfit``): a recipe is trained once per
+fold without that fold's seeds, and each fold's judge queries score the copy that never saw them. Choosing among
+many candidates on the same queries that then vouch for the winner would flatter it (the best of twenty noisy
+scores is high partly by luck), so the judge's seeds are split in two: the *choose* half picks the best retriever,
+the *confirm* half keeps it only if it beats the base encoder (dense) beyond the 95% interval, seeds resampled.
+Otherwise the base is handed back and the report says why, beside the smallest change the judge could have seen.
 
-    >>> from reasonir.evaluate.pseudo_dev import Verdict
-    >>> halves = split_queries([f"dev-{i}" for i in range(10)])
+    >>> halves = split_seeds({f"q{i}": f"seed-{i // 3}" for i in range(30)})
     >>> len(halves[0]) + len(halves[1]), set(halves[0]) & set(halves[1])
-    (10, set())
+    (30, set())
 """
 from __future__ import annotations
 
@@ -26,36 +25,41 @@ import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from reasonir.evaluate.pseudo_dev import PseudoDev, Verdict, compare
+from reasonir.evaluate.crossfit import DEPTH, JudgeSet, Verdict, compare
+from reasonir.retrieve.base import Run
 
 BASE = "base"
+Form = Literal["dense", "hybrid"]
 
 
 @dataclass
 class Candidate:
-    """One model to judge: a recipe at a merge share (or the base), where it is saved, its pseudo-dev scores."""
+    """One retriever to judge: an encoder (a recipe at a merge share, or the base), alone or fused with BM25."""
 
-    name: str  # "contrastive", "distill-merge0.5", "base"
-    recipe: str
+    name: str  # "contrastive-merge0.5", "base + bm25 (0.5)"
+    recipe: str  # "contrastive", "distill" or "base"
     merge: float
-    path: str | None  # None: the base model by name
-    scores: dict[str, float] = field(default_factory=dict)  # dev query id -> nDCG@10
+    path: str | None  # the encoder handed back if chosen (trained on every row); None: the base model by name
+    form: Form = "dense"
+    weight: float = 1.0  # the encoder's share of the fused score (the rest is BM25's); 1.0 for dense
+    scores: dict[str, float] = field(default_factory=dict)  # judge query id -> nDCG@10 (fold copies for recipes)
     train: dict[str, Any] = field(default_factory=dict)  # steps, seconds, label-free training signals
 
     def mean(self, queries: Sequence[str]) -> float:
-        return statistics.mean(self.scores[q] for q in queries) if queries else 0.0
+        return statistics.fmean(self.scores[q] for q in queries) if queries else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "recipe": self.recipe, "merge": self.merge, "path": self.path,
-                "pseudo_dev": round(statistics.mean(self.scores.values()), 4) if self.scores else None,
+        return {"name": self.name, "recipe": self.recipe, "merge": self.merge, "path": self.path, "form": self.form,
+                "weight": self.weight,
+                "judge": round(statistics.fmean(self.scores.values()), 4) if self.scores else None,
                 "train": self.train}
 
 
 @dataclass
 class Choice:
-    """The candidate handed back and why."""
+    """The retriever handed back and why."""
 
     chosen: Candidate
     best: Candidate  # the best on the choose half (may be the base)
@@ -65,44 +69,56 @@ class Choice:
     reason: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"chosen": self.chosen.name, "best_on_choose_half": self.best.name, "reason": self.reason,
-                "confirm": self.confirm.as_dict(), "choose_queries": self.choose_queries,
-                "confirm_queries": self.confirm.n, "candidates": [c.as_dict() for c in self.candidates]}
+        return {"chosen": self.chosen.name, "encoder": self.chosen.recipe if self.chosen.recipe == BASE else
+                encoder_name(self.chosen.recipe, self.chosen.merge),
+                "form": self.chosen.form, "weight": self.chosen.weight,
+                "best_on_choose_half": self.best.name, "reason": self.reason, "confirm": self.confirm.as_dict(),
+                "choose_queries": self.choose_queries, "confirm_queries": self.confirm.n,
+                "candidates": [c.as_dict() for c in self.candidates]}
 
 
-def split_queries(ids: Sequence[str], salt: str = "choose") -> tuple[list[str], list[str]]:
-    """(choose half, confirm half) of the dev query ids, by a hash of each id (stable, order-free)."""
+def encoder_name(recipe: str, merge: float) -> str:
+    return recipe if merge == 0 or recipe == BASE else f"{recipe}-merge{merge:g}"
+
+
+def split_seeds(seed_of: Mapping[str, str], salt: str = "choose") -> tuple[list[str], list[str]]:
+    """(choose half, confirm half) of the judge query ids, by a hash of each query's seed: queries written from
+    one seed are alike, so they stay on one side."""
     choose, confirm = [], []
-    for qid in ids:
-        (choose if hashlib.sha256(f"{salt}:{qid}".encode()).digest()[0] % 2 == 0 else confirm).append(qid)
+    for qid in sorted(seed_of):
+        digest = hashlib.sha256(f"{salt}:{seed_of[qid]}".encode()).digest()
+        (choose if digest[0] % 2 == 0 else confirm).append(qid)
     return choose, confirm
 
 
-def choose(candidates: Sequence[Candidate], base: Candidate) -> Choice:
-    """The best candidate on the choose half, handed back only if it beats the base on the confirm half."""
-    choose_ids, confirm_ids = split_queries(sorted(base.scores))
-    ranked = sorted([base, *candidates], key=lambda c: (c.mean(choose_ids), c is base), reverse=True)
+def choose(candidates: Sequence[Candidate], base: Candidate, seed_of: Mapping[str, str]) -> Choice:
+    """The best retriever on the choose half, handed back only if it beats the base encoder on the confirm half."""
+    choose_ids, confirm_ids = split_seeds({q: seed_of[q] for q in base.scores})
+    # ties go to the base, then to the simpler retriever (dense before hybrid)
+    ranked = sorted([base, *candidates], key=lambda c: (c.mean(choose_ids), c is base, c.form == "dense"),
+                    reverse=True)
     best = ranked[0]
-    verdict = compare({q: base.scores[q] for q in confirm_ids}, {q: best.scores[q] for q in confirm_ids})
+    verdict = compare({q: base.scores[q] for q in confirm_ids}, {q: best.scores[q] for q in confirm_ids},
+                      clusters=seed_of)
     if best is base:
         return Choice(base, best, verdict, list(candidates), len(choose_ids),
-                      "no candidate scored above the base on the pseudo-dev set: the base model is handed back")
+                      "no candidate scored above the base encoder on the judge queries: the base is handed back")
     if verdict.better:
         return Choice(best, best, verdict, list(candidates), len(choose_ids),
                       f"{best.name} was best on the choose half and beats the base on the confirm half "
                       f"({verdict.describe()})")
     return Choice(base, best, verdict, list(candidates), len(choose_ids),
                   f"{best.name} was best on the choose half but its gain on the confirm half is within noise "
-                  f"({verdict.describe()}): the base model is handed back")
+                  f"({verdict.describe()}): the base is handed back")
 
 
-def score_model(model: str | None, dev: PseudoDev, *, encoder_backend: str | None = None) -> dict[str, float]:
-    """A dense retriever over ``model`` (None: the default encoder) scored on the pseudo-dev set."""
+def dense_retriever(model: str | None, encoder_backend: str | None = None):
+    """The dense retriever every candidate is judged with: no instructions, as BERT-style encoders are trained and
+    searched (``TrainConfig.instruction_format``)."""
     from reasonir.retrieve import DenseRetriever
 
-    retriever = DenseRetriever(model, query_instruction="", document_instruction="", show_progress=False,
-                               use_cache=model is None, encoder_backend=encoder_backend)
-    return dev.score(retriever)
+    return DenseRetriever(model, query_instruction="", document_instruction="", show_progress=False,
+                          use_cache=model is None, encoder_backend=encoder_backend)
 
 
 def merged_copy(model_dir: Path, base_model: str | None, share: float, target: Path) -> Path:
@@ -122,20 +138,55 @@ def merged_copy(model_dir: Path, base_model: str | None, share: float, target: P
     return target
 
 
-def judge_candidates(trained: Mapping[str, tuple[Path, dict[str, Any]]], merges: Sequence[float], dev: PseudoDev,
-                     work: Path, base_model: str | None, *, encoder_backend: str | None = None,
+def forms(encoder: Candidate, dense_run: Run, bm25_run: Run, weights: Sequence[float], judge: JudgeSet
+          ) -> list[Candidate]:
+    """The encoder alone and fused with BM25 at each weight, each scored on the judge queries."""
+    from reasonir.retrieve.hybrid import fuse_weighted, top_k
+
+    encoder.scores = judge.score(dense_run)
+    out = [encoder]
+    for weight in weights:
+        fused = top_k(fuse_weighted([bm25_run, dense_run], [1 - weight, weight]), DEPTH)
+        out.append(Candidate(f"{encoder.name} + bm25 ({weight:g})", encoder.recipe, encoder.merge, encoder.path,
+                             "hybrid", weight, judge.score(fused), encoder.train))
+    return out
+
+
+@dataclass
+class Trained:
+    """A recipe's encoders: the one trained on every row (handed back) and one per fold (judged)."""
+
+    full: Path
+    folds: list[Path]
+    stats: dict[str, Any]
+
+
+def judge_candidates(trained: Mapping[str, Trained], merges: Sequence[float], hybrid_weights: Sequence[float],
+                     judge: JudgeSet, work: Path, base_model: str | None, *, encoder_backend: str | None = None,
                      log: Callable[[str], None] = print) -> tuple[Candidate, list[Candidate]]:
-    """The base and every (recipe, merge) candidate scored on ``dev``; merged models are saved under ``work``."""
-    base = Candidate(BASE, BASE, 1.0, None, score_model(base_model, dev, encoder_backend=encoder_backend))
-    log(f"      base model on the pseudo-dev set: nDCG@10 {statistics.mean(base.scores.values()):.4f}")
-    out = []
-    for recipe, (model_dir, stats) in trained.items():
+    """The base encoder (dense) and every other retriever, scored on ``judge``; merged encoders go under ``work``."""
+    from reasonir.retrieve import BM25Retriever
+
+    bm25_run = judge.search([BM25Retriever()])
+    base_forms = forms(Candidate(BASE, BASE, 1.0, None), judge.search([dense_retriever(base_model, encoder_backend)]),
+                       bm25_run, hybrid_weights, judge)
+    base = base_forms[0]
+    log(f"      judge: {len(judge)} queries from {judge.seeds} seeds in {judge.folds} folds; "
+        + ", ".join(f"{c.name} {statistics.fmean(c.scores.values()):.4f}" for c in base_forms))
+    out = base_forms[1:]
+    for recipe, models in trained.items():
         for share in merges:
-            name = recipe if share == 0 else f"{recipe}-merge{share:g}"
-            path = model_dir if share == 0 else merged_copy(model_dir, base_model, share, work / name)
-            candidate = Candidate(name, recipe, share, str(path), score_model(str(path), dev,
-                                                                               encoder_backend=encoder_backend),
-                                  stats)
-            log(f"      {name}: pseudo-dev nDCG@10 {statistics.mean(candidate.scores.values()):.4f}")
-            out.append(candidate)
+            name = encoder_name(recipe, share)
+            if share == 0:
+                full, folds = models.full, models.folds
+            else:
+                full = merged_copy(models.full, base_model, share, work / recipe / f"full-merge{share:g}")
+                folds = [merged_copy(f, base_model, share, work / recipe / f"{f.name}-merge{share:g}")
+                         for f in models.folds]
+            run = judge.search([dense_retriever(str(f), encoder_backend) for f in folds])
+            made = forms(Candidate(name, recipe, share, str(full), train=models.stats), run, bm25_run,
+                         hybrid_weights, judge)
+            log(f"      {name}: " + ", ".join(f"{'dense' if c.form == 'dense' else c.weight} "
+                                          f"{statistics.fmean(c.scores.values()):.4f}" for c in made))
+            out.extend(made)
     return base, out

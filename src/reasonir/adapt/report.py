@@ -1,5 +1,5 @@
 """What an ``adapt`` run did and what it found: ``report.json`` (everything), ``report.md`` (a short summary a
-person reads) and ``report.png`` (the candidates' pseudo-dev scores beside the base, and their real scores when
+person reads) and ``report.png`` (the candidates' judge scores beside the base, and their real scores when
 labelled queries were given)."""
 from __future__ import annotations
 
@@ -37,10 +37,15 @@ def markdown(record: dict[str, Any]) -> str:
     for name, stage in stages.items():
         lines.append(f"| {name} | {stage['summary'].get('line', '')} | {stage['seconds']:.0f} |")
     if train.get("candidates"):
-        lines += ["", f"Pseudo-dev nDCG@10 ({train.get('pseudo_dev_queries')} held-out synthesized queries, "
-                      "kept by BM25's round trip, which no candidate is): base " + f"{train.get('base_pseudo_dev')}", "",
-                  "| candidate | pseudo-dev nDCG@10 | training steps |", "|---|---|---|"]
-        lines += [f"| {c['name']} | {c['pseudo_dev']} | {c['train'].get('steps')} |" for c in train["candidates"]]
+        confirm = train["confirm"]
+        lines += ["", f"Judge: {train.get('judge_queries')} synthesized queries from {train.get('judge_seeds')} seeds, "
+                      f"cross-fitted over {train.get('folds')} folds (each candidate scored on the seeds it never "
+                      f"trained on); base encoder nDCG@10 {train.get('base_judge')}. On the confirm half "
+                      f"({confirm['n']} queries from {confirm['seeds']} seeds) {train['best_on_choose_half']} changed "
+                      f"it by {confirm['change']:+.4f} (95% CI {confirm['ci95'][0]:+.4f} to {confirm['ci95'][1]:+.4f}); "
+                      f"the smallest change that half could detect is {confirm['detectable_change']:.4f}.", "",
+                  "| candidate | judge nDCG@10 | training steps |", "|---|---|---|"]
+        lines += [f"| {c['name']} | {c['judge']} | {c['train'].get('steps', '')} |" for c in train["candidates"]]
     evaluation = stages.get("evaluate", {}).get("summary")
     if evaluation:
         lines += ["", "Labelled queries:", "", "```", evaluation["text"], "```"]
@@ -49,14 +54,14 @@ def markdown(record: dict[str, Any]) -> str:
 
 
 def _plot(out: Path, train: dict[str, Any], evaluation: dict[str, Any] | None) -> Path | None:
-    """Bars of the base and every candidate, pseudo-dev (and real) nDCG@10; None without candidates or
+    """Bars of the base and every dense candidate, judge (and real) nDCG@10; None without candidates or
     matplotlib."""
     if not train.get("candidates"):
         return None
     from reasonir.optional import MissingOptionalDependency
 
-    groups = {"pseudo-dev": {"base": train["base_pseudo_dev"],
-                             **{c["name"]: c["pseudo_dev"] for c in train["candidates"]}}}
+    groups = {"judge": {"base": train["base_judge"],
+                        **{c["name"]: c["judge"] for c in train["candidates"] if c["form"] == "dense"}}}
     if evaluation:
         results = evaluation["table"]["results"]
         groups["labelled queries"] = {"base": results["base"]["ndcg@10"],

@@ -47,6 +47,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     stages = result.report["stages"]
     print(f"\nhanded back: {result.chosen}. {result.reason}")
+    train = stages["train"]["summary"]
+    if train.get("candidates"):
+        print(f"judge evidence: {train['judge_queries']} synthesized queries from {train['judge_seeds']} seeds, "
+              f"cross-fitted over {train['folds']} folds; base encoder {train['base_judge']:.4f}; "
+              + ", ".join(f"{c['name']} {c['judge']:.4f}" for c in train["candidates"]))
     print(stages["evaluate"]["summary"]["text"])
     print("seconds: " + ", ".join(f"{name} {stage['seconds']:.0f}" for name, stage in stages.items())
           + f"; report: {result.out / 'report.md'}")

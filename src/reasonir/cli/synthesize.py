@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     if args.export_hf:
         from reasonir.data import export_hf, read_training_rows
 
-        rows = read_training_rows(Path(args.out))
+        rows = [r for r in read_training_rows(Path(args.out)) if not r.is_dev]  # judge and dev rows train nothing
         n_neg = min((len(r.neg) for r in rows), default=0)
         export_hf(rows, args.export_hf, overwrite=args.overwrite, n_negatives=n_neg)
     if args.output == "json":

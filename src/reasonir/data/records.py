@@ -27,6 +27,9 @@ class Dataset:
 
 
 DEV_SPLIT = "dev"  # meta["split"] of pseudo-dev rows (see reasonir.synth.devset)
+# meta["split"] of judge rows: a training seed's first clean candidate, kept to judge the models that never saw
+# that seed (reasonir.evaluate.crossfit)
+JUDGE_SPLIT = "judge"
 
 
 @dataclass
@@ -48,5 +51,6 @@ class TrainingRow:
 
     @property
     def is_dev(self) -> bool:
-        """A pseudo-dev row (``meta["split"] == "dev"``): synthesized to judge models, never trained on."""
-        return self.meta.get("split") == DEV_SPLIT
+        """A row synthesized to judge models and never trained on: a pseudo-dev row (``meta["split"] == "dev"``)
+        or a judge row (``"judge"``)."""
+        return self.meta.get("split") in (DEV_SPLIT, JUDGE_SPLIT)

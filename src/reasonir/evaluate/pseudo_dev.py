@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from reasonir.data.records import Dataset, Document, Query, TrainingRow
+from reasonir.data.records import DEV_SPLIT, Dataset, Document, Query, TrainingRow
 from reasonir.evaluate.stats import paired_bootstrap
 from reasonir.retrieve.base import Retriever
 
@@ -39,7 +39,7 @@ class PseudoDev:
     @classmethod
     def from_rows(cls, rows: Sequence[TrainingRow], documents: Sequence[Document]) -> PseudoDev:
         known = {d.id for d in documents}
-        dev = [r for r in rows if r.is_dev and r.seed_id in known]
+        dev = [r for r in rows if r.meta.get("split") == DEV_SPLIT and r.seed_id in known]
         queries = [Query(f"dev-{i}", r.query) for i, r in enumerate(dev)]
         qrels = {q.id: {str(r.seed_id): 1} for q, r in zip(queries, dev)}
         return cls(Dataset(list(documents), queries, qrels))

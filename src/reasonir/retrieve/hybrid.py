@@ -90,6 +90,9 @@ class HybridRetriever:
         with store.writing_index(folder, self.kind, settings, overwrite=overwrite) as tmp:
             for i, r in enumerate(self.retrievers):
                 r.save(tmp / f"part-{i}")  # type: ignore[attr-defined]
+            # the parts index the same documents: one copy at the top shows them in search results and the server
+            store.write_documents(tmp, None, source=next((tmp / p for p in settings["parts"]
+                                                          if (tmp / p / "documents.jsonl").exists()), None))
         return Path(folder)
 
     @classmethod

@@ -139,11 +139,15 @@ class SynthConfig:
     temperature: float = 0.8
     top_p: float = 0.95
     seed: int = 0
-    # Pseudo-dev seeds (synth.devset): this share of the seeds yields dev rows that judge models without labelled
-    # queries; 0 switches it off. 0.25 (our choice): BM25's round trip keeps a dev row for about a quarter to a half
-    # of dev seeds with SmolLM2 (24% of first candidates on stacks_proofs, 14% on SciFact), and the choice between
-    # candidates needs dozens of dev queries; a dev seed costs 4 questions and no negatives turn.
-    dev_share: float = 0.25
+    # Judge rows: every training seed's first candidate that passes the lexical filters (the lowest candidate index,
+    # chosen by no ranker, so it favours no model being judged) is also written as a judge row (``meta["split"] =
+    # "judge"``, no negatives, never trained on). They cost no LLM request, and ``adapt`` scores each candidate model
+    # on the judge rows of the seeds it never saw (reasonir.evaluate.crossfit), so every seed judges.
+    judge_rows: bool = True
+    # Pseudo-dev seeds (synth.devset): this share of the seeds yields only dev rows (kept by BM25's round trip) that
+    # judge models without labelled queries; 0 (the default since judge rows exist) switches it off. Dev seeds
+    # cost training rows, and their BM25-placed queries are the lexically easy ones (issue 29).
+    dev_share: float = 0.0
     # ... but only when the seeds give at least this many dev seeds: a handful of dev queries cannot vouch for any
     # change, so a small job trains on every seed instead (our choice)
     dev_min_seeds: int = 10

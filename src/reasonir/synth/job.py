@@ -20,7 +20,7 @@ from pathlib import Path
 
 from reasonir.data.appender import JsonlAppender
 from reasonir.data.atomic import atomic_open
-from reasonir.data.records import Document, TrainingRow
+from reasonir.data.records import JUDGE_SPLIT, Document, TrainingRow
 from reasonir.data.training import row_to_dict
 from reasonir.synth.report import SynthReport
 
@@ -91,7 +91,9 @@ class JobStore:
                     self.done.add(key)
                     entry = {"key": key, "kind": row["kind"], "kept": 1, "dropped": {},
                              "negatives": dict(Counter(row["meta"].get("neg_source", [])))}
-                    if "split" in row["meta"]:
+                    if row["meta"].get("split") == JUDGE_SPLIT:  # written after its seed's training rows: none
+                        entry.update(kept=0, judge=1)
+                    elif "split" in row["meta"]:
                         entry["split"] = row["meta"]["split"]
                     self.report.add(entry)
         self.report.resumed_items = len(self.done)

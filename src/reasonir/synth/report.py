@@ -48,6 +48,7 @@ class SynthReport:
     vl_target_words: list[int] = field(default_factory=list)  # lengths asked for (after fitting the window)
     dev_seeds: Counter = field(default_factory=Counter)  # per kind: dev seeds (synth.devset), counted apart
     dev_rows: Counter = field(default_factory=Counter)  # per kind: their rows (the pseudo-dev set)
+    judge_rows: Counter = field(default_factory=Counter)  # per kind: training seeds' judge rows (never trained on)
     salvaged: Counter = field(default_factory=Counter)  # answers cut off by max_tokens and closed (this run)
     errors: list[str] = field(default_factory=list)  # the first few LLM / parse failures, verbatim
     usage: dict[str, Any] = field(default_factory=dict)
@@ -64,6 +65,8 @@ class SynthReport:
             self.dev_rows[kind] += entry.get("kept", 0)
             return
         self.seeds_tried[kind] += 1
+        if entry.get("judge"):
+            self.judge_rows[kind] += entry["judge"]
         self.candidates[kind] += entry.get("candidates", entry.get("kept", 0))
         if entry.get("kept", 0):
             self.kept[kind] += entry["kept"]
@@ -101,7 +104,7 @@ class SynthReport:
             "out": self.out_path, "fingerprint": self.fingerprint, "prompt_style": self.prompt_style,
             "rows": self.rows, "kept": dict(self.kept), "candidates": dict(self.candidates),
             "dev_seeds": dict(self.dev_seeds), "dev_rows": dict(self.dev_rows),
-            "seeds_tried": dict(self.seeds_tried), "seeds_with_row": dict(self.seeds_with_row), **self.rates(),
+            "judge_rows": dict(self.judge_rows), "seeds_tried": dict(self.seeds_tried), "seeds_with_row": dict(self.seeds_with_row), **self.rates(),
             "dropped": dict(self.dropped), "roundtrip": dict(self.roundtrip), "negatives": dict(self.negatives),
             "vl_query_words": histogram(self.vl_query_words), "vl_target_words": histogram(self.vl_target_words),
             "salvaged": dict(self.salvaged), "resumed_items": self.resumed_items, "not_started": self.not_started,
@@ -120,6 +123,7 @@ class SynthReport:
             + f", prompt style {self.prompt_style}"
             + (f"; pseudo-dev rows {sum(self.dev_rows.values())} of {sum(self.dev_seeds.values())} dev seeds"
                if self.dev_seeds else "")
+            + (f"; {sum(self.judge_rows.values())} judge rows" if self.judge_rows else "")
             + (f"; {self.resumed_items} seeds finished by an earlier run" if self.resumed_items else "")
             + (f"; {self.not_started} (seed, kind) chains left unstarted at the time budget" if self.not_started else ""),
             f"seeds: {s.documents} documents, {s.empty} empty, {s.short} short, {s.duplicate} duplicate, "

@@ -113,13 +113,14 @@ class _Run:
             ranked = await asyncio.to_thread(steps.rank, clean, self.dev_ranker)
             outcome.rows = steps.dev_row(clean, ranked, kind, self.filters, cfg, seed.id, self.model, outcome)
         else:
+            outcome.judge_rows = steps.judge_row(clean, kind, cfg, seed.id, self.model)
             ranked = await asyncio.to_thread(steps.rank, clean, self.ranker)
             # selection runs on the event loop, never in two chains at once: kept queries and embeddings stay
             # consistent
             chosen = steps.choose(clean, ranked, self.filters, self.kept_embeddings, cfg, keep, outcome)
             outcome.rows = [await steps.make_row(self.ask, c, kind, ranked, row, self.ranker, self.prompts, cfg,
                                                  seed.id, n, self.model, outcome) for n, (c, row) in enumerate(chosen)]
-        self.store.record(outcome.entry(), outcome.rows)
+        self.store.record(outcome.entry(), outcome.rows + outcome.judge_rows)
         if self.bar is not None:
             self.bar.update(1)
 

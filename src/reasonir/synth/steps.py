@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from reasonir.data.records import DEV_SPLIT, Document, TrainingRow
+from reasonir.data.records import DEV_SPLIT, JUDGE_SPLIT, Document, TrainingRow
 from reasonir.llm.types import ChatRequest, Message
 from reasonir.retrieve.base import document_text
 from reasonir.synth import hq, llmcall, negatives, vl
@@ -53,6 +53,7 @@ class Outcome:
     negatives: Counter = field(default_factory=Counter)
     roundtrip: Counter = field(default_factory=Counter)
     target_words: list[int] = field(default_factory=list)
+    judge_rows: list[TrainingRow] = field(default_factory=list)  # kept to judge models, never trained on
     dev: bool = False  # a dev seed (synth.devset): its row judges models and is never trained on
 
     @property
@@ -62,6 +63,8 @@ class Outcome:
     def entry(self) -> dict:
         out = {"key": self.key, "kind": self.kind, "candidates": self.candidates, "kept": len(self.rows),
                "dropped": dict(self.dropped), "negatives": dict(self.negatives), "roundtrip": dict(self.roundtrip)}
+        if self.judge_rows:
+            out["judge"] = len(self.judge_rows)
         if self.dev:
             out["split"] = DEV_SPLIT
         if self.kind == "vl":
@@ -233,6 +236,20 @@ def dev_row(candidates: list[Candidate], ranked: Ranked | None, kind: Kind, filt
     instruction = config.hq.instruction if kind == "hq" else config.vl.instruction
     meta = {"row_id": f"{seed_id}:{kind}:0", **first.meta, "split": DEV_SPLIT, "positive_id": first.positive_id,
             "model": model}
+    return [TrainingRow(first.query, [first.positive], [], instruction, kind, seed_id, meta)]
+
+
+def judge_row(candidates: list[Candidate], kind: Kind, config: SynthConfig, seed_id: str,
+              model: str) -> list[TrainingRow]:
+    """A training seed's judge row: its lowest-numbered candidate that passed the lexical filters, whatever any
+    ranker thinks of it (so it flatters no model being judged), with no negatives. It may also be the seed's
+    training row: models are judged only on the rows of seeds they never trained on (``evaluate.crossfit``)."""
+    if not config.judge_rows or not candidates:
+        return []
+    first = min(candidates, key=lambda c: c.index)
+    instruction = config.hq.instruction if kind == "hq" else config.vl.instruction
+    meta = {"row_id": f"{seed_id}:{kind}:{JUDGE_SPLIT}", **first.meta, "split": JUDGE_SPLIT,
+            "positive_id": first.positive_id, "model": model}
     return [TrainingRow(first.query, [first.positive], [], instruction, kind, seed_id, meta)]
 
 
