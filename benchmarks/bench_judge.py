@@ -11,6 +11,9 @@ seed: its judge change and its real change, both against the base encoder alone.
     .venv/bin/python benchmarks/bench_judge.py --dataset examples/scifact-sample --rows demo-output/rows.jsonl \\
         --out benchmarks/results/judge_sample.json
 
+``--from-adapt DIR`` reads the same table from a finished ``reasonir adapt --eval`` (or ``make demo``) folder instead
+of training again: its report holds each candidate's judge change and the evaluate stage its real change.
+
 ``--corpus-size N`` cuts the corpus to N documents (every document a real query judges relevant, every seed of the
 rows, then others in a fixed random order) to fit SciFact's 5,183 abstracts into a 2-core session; the real change
 is then measured on that cut, and the JSON says so. Runs are appended to ``<out>.runs.jsonl`` as they finish, so a
@@ -131,10 +134,32 @@ def summarize(runs: list[dict]) -> dict:
             "adapt": [{k: r[k] for k in ("train_seed", "chosen", "real_change", "best_real_change")} for r in picks]}
 
 
+def from_adapt(folder: Path, train_seed: int) -> list[dict]:
+    """The runs of one finished adapt folder: each candidate's judge change (train stage) beside its real change
+    (evaluate stage), and what adapt handed back."""
+    report = json.loads((folder / "report.json").read_text())
+    train, evaluation = report["stages"]["train"]["summary"], report["stages"]["evaluate"]["summary"]
+    real = {c["name"]: c["real_change"] for c in evaluation["judge_check"]["candidates"]}
+    results = evaluation["table"]["results"]
+    runs = [{"kind": "candidate", "train_seed": train_seed, "name": c["name"], "recipe": c["recipe"],
+             "merge": c["merge"], "form": c["form"], "weight": c["weight"], "judge_change": c["judge_change"],
+             "judge_ci95": c["judge_ci95"], "judge_better": c["judge_ci95"][0] > 0,
+             "detectable": c["judge_detectable"], "judge_n": train["judge_queries"], "judge_seeds": train["judge_seeds"],
+             "real": round(results[c["name"]]["ndcg@10"], 4), "real_change": real[c["name"]], "train": c["train"]}
+            for c in train["candidates"]]
+    chosen = 0.0 if train["chosen"] == "base" else real[train["chosen"]]
+    runs.append({"kind": "adapt", "train_seed": train_seed, "chosen": train["chosen"], "reason": train["reason"],
+                 "confirm": train["confirm"], "real_base": round(results["base"]["ndcg@10"], 4),
+                 "real_change": chosen, "best_real_change": max(real.values())})
+    return runs
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", required=True)
-    p.add_argument("--rows", required=True, type=Path, help="synthesized rows with their judge rows")
+    p.add_argument("--rows", type=Path, help="synthesized rows with their judge rows")
+    p.add_argument("--from-adapt", type=Path, nargs="+", metavar="DIR",
+                   help="finished adapt --eval folders (one per training seed) instead of training here")
     p.add_argument("--replay-selection", action="store_true",
                    help="--rows hold every clean candidate with its base rank: make judge and training rows from them")
     p.add_argument("--recipes", default="contrastive,distill")
@@ -154,6 +179,14 @@ def main() -> int:
     from reasonir.hardware import describe
     from reasonir.retrieve import BM25Retriever
 
+    if args.from_adapt:
+        done = [run for seed, folder in enumerate(args.from_adapt) for run in from_adapt(folder, seed)]
+        write_results(args.out, {"dataset": args.dataset, "adapt_folders": [str(f) for f in args.from_adapt],
+                                 "matters": MATTERS, "cpu": describe(), "summary": summarize(done), "runs": done})
+        print(json.dumps(summarize(done), indent=2))
+        return 0
+    if args.rows is None:
+        p.error("--rows is required unless --from-adapt is given")
     folds = args.folds or FOLDS
     rows = read_training_rows(args.rows)
     if args.replay_selection:

@@ -133,9 +133,11 @@ def adapt_choice(done: list[dict], seed: int, base_scores: dict) -> None:
     mine = [r for r in done if r.get("train_seed") == seed and r["recipe"] in ("contrastive", "distill")]
     if not mine:
         return
-    candidates = [Candidate(f"{r['recipe']}-merge{r['merge']:g}", r["recipe"], r["merge"], None, r["pseudo"])
+    candidates = [Candidate(f"{r['recipe']}-merge{r['merge']:g}", r["recipe"], r["merge"], None, scores=r["pseudo"])
                   for r in mine]
-    choice = choose(candidates, Candidate("base", "base", 1.0, None, base["pseudo"]))
+    # each pseudo-dev query came from its own seed
+    choice = choose(candidates, Candidate("base", "base", 1.0, None, scores=base["pseudo"]),
+                    {q: q for q in base["pseudo"]})
     picked = base if choice.chosen.name == "base" else mine[candidates.index(choice.chosen)]
     run = {"recipe": "adapt", "merge": picked["merge"], "train_seed": seed, "chose": choice.chosen.name,
            "best_on_choose_half": choice.best.name, "confirm": choice.confirm.as_dict(),

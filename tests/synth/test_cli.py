@@ -47,12 +47,14 @@ def args(corpus, out, endpoint, *extra):
 @needs(SCIFACT)
 def test_cli_writes_rows_and_a_json_report(small_corpus, endpoint, tmp_path, capsys):
     out = tmp_path / "rows.jsonl"
-    assert main(args(small_corpus, out, endpoint, "--n", "4", "--output", "json", "--export-hf",
+    assert main(args(small_corpus, out, endpoint, "--n", "4", "--judge-rows", "--output", "json", "--export-hf",
                      str(tmp_path / "hf"))) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["kept"] == {"hq": 4, "vl": 4} and report["seeds"]["selected"] == 4
     rows = read_training_rows(out)
-    assert sum(not r.is_dev for r in rows) == 8 and report["judge_rows"] == {"hq": 4, "vl": 4}
+    assert sum(not r.is_dev for r in rows) == 8  # every clean candidate of a seed is also a judge row
+    assert sum(r.is_dev for r in rows) == sum(report["judge_rows"].values()) and all(
+        report["judge_rows"][kind] >= 4 for kind in ("hq", "vl"))
     import datasets
 
     ds = datasets.load_from_disk(str(tmp_path / "hf"))

@@ -16,7 +16,7 @@ def _corpus(n: int) -> list[Document]:
 
 
 def _config(share: float = 0.15) -> SynthConfig:
-    config = SynthConfig(kinds=("hq",), prompt_style="small", dev_share=share, judge_rows=False)  # dev rows only
+    config = SynthConfig(kinds=("hq",), prompt_style="small", dev_share=share)
     config.negatives.miner = "bm25"
     config.hq.candidates = 3
     return config

@@ -53,7 +53,7 @@ class AdaptConfig:
     # cross-fitting: each recipe is also trained once per fold without that fold's seeds, and judged on them
     # (reasonir.evaluate.crossfit)
     folds: int = FOLDS
-    synth: SynthConfig = field(default_factory=SynthConfig)
+    synth: SynthConfig = field(default_factory=lambda: SynthConfig(judge_rows=True))  # the judge's queries
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
     train: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields (not data, output_dir, base_model)
     llm: LLMConfig = field(default_factory=LLMConfig)

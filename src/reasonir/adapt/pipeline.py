@@ -265,31 +265,55 @@ def _index(config: AdaptConfig, documents, out: Path, train: dict[str, Any]) -> 
 
 
 def _evaluate(config: AdaptConfig, out: Path, train: dict[str, Any]) -> dict[str, Any]:
-    """BM25, the base, each candidate and the handed-back model on the labelled queries."""
+    """BM25, every retriever the judge scored (the base and each candidate, dense and hybrid) and the saved index
+    that ``serve`` uses, on the labelled queries; each judged one beside its judge change (the judge's check)."""
     from reasonir.data import load_dataset
-    from reasonir.evaluate import compare_retrievers
-    from reasonir.retrieve import BM25Retriever, DenseRetriever, HybridRetriever
+    from reasonir.evaluate.evaluator import evaluate_retriever
+    from reasonir.evaluate.metrics import evaluate_per_query, parse_measure
+    from reasonir.evaluate.runs import prepare_run
+    from reasonir.evaluate.table import TABLE_MEASURES, Comparison
+    from reasonir.retrieve import BM25Retriever
+    from reasonir.adapt.recipes import dense_retriever
+    from reasonir.retrieve.hybrid import FUSION_DEPTH, fuse_weighted, top_k
+    from reasonir.retrieve.store import load_index
 
     data = load_dataset(config.eval, config.eval_split)
-    base = DenseRetriever(config.base_model, show_progress=False)
-    adapted = DenseRetriever(str(out / MODEL), show_progress=False, use_cache=False)
-    retrievers: dict[str, Any] = {"bm25": BM25Retriever(), "base": base}
-    for candidate in train.get("candidates", []):
-        if candidate.get("form", "dense") == "dense" and candidate["recipe"] != "base":
-            retrievers[f"candidate {candidate['name']}"] = DenseRetriever(candidate["path"], show_progress=False,
-                                                                          use_cache=False)
-    encoder = train.get("encoder", train["chosen"])
-    retrievers[f"adapted encoder ({encoder})"] = adapted
-    retrievers["hybrid (bm25 + base)"] = HybridRetriever([BM25Retriever(), base])
-    retrievers["hybrid (bm25 + adapted encoder)"] = HybridRetriever([BM25Retriever(), adapted])
-    weight = train.get("weight", 1.0)
-    served = f"served ({train['chosen']})"
-    retrievers[served] = (HybridRetriever([BM25Retriever(), adapted], [1 - weight, weight])
-                          if train.get("form") == "hybrid" else adapted)
-    table = compare_retrievers(data, retrievers, name=str(config.eval),
-                               ignore_identical_ids=config.ignore_identical_ids)
-    rows = table.rows
+    measures = [parse_measure(m) for m in TABLE_MEASURES]
+    rows: dict[str, dict[str, float]] = {}
+
+    def score(name: str, run) -> None:
+        run = prepare_run(run, data.queries, FUSION_DEPTH, ignore_identical_ids=config.ignore_identical_ids)
+        per_query = evaluate_per_query(data.qrels, run, measures, "zero")
+        rows[name] = {m.key: statistics.fmean(q[m.key] for q in per_query.values()) for m in measures}
+
+    # every retriever at the depth a served hybrid fuses, so each row is what `serve` would return
+    bm25 = BM25Retriever().index(data.documents).search(data.queries, k=FUSION_DEPTH)
+    score("bm25", bm25)
+    dense_runs: dict[str | None, Any] = {}
+    checks = []
+    for candidate in [{"name": "base", "recipe": "base", "path": None, "form": "dense", "weight": 1.0,
+                       "judge_change": 0.0}, *train.get("candidates", [])]:
+        path = candidate["path"]
+        if path not in dense_runs:  # one encoding of the corpus per encoder
+            model = path if path is not None else config.base_model
+            dense_runs[path] = dense_retriever(model).index(data.documents).search(data.queries, k=FUSION_DEPTH)
+        run = dense_runs[path]
+        if candidate["form"] == "hybrid":
+            run = top_k(fuse_weighted([bm25, run], [1 - candidate["weight"], candidate["weight"]]), FUSION_DEPTH)
+        score(candidate["name"], run)
+        checks.append({"name": candidate["name"], "judge_change": candidate.get("judge_change"),
+                       "real_change": round(rows[candidate["name"]]["ndcg@10"] - rows["base"]["ndcg@10"], 4)})
+    served = f"served index ({train['chosen']})"
+    evaluation = evaluate_retriever(load_index(out / INDEX, show_progress=False), data, index=False, k=FUSION_DEPTH,
+                                    measures=measures, ignore_identical_ids=config.ignore_identical_ids)
+    rows[served] = evaluation.scores
+    table = Comparison(str(config.eval), [m.key for m in measures], rows)
+    mattered = [c for c in checks[1:] if abs(c["real_change"]) >= 0.005 and c["judge_change"] is not None]
+    agree = sum((c["judge_change"] > 0) == (c["real_change"] > 0) for c in mattered)
     before, after = rows["base"]["ndcg@10"], rows[served]["ndcg@10"]
     return {"table": table.to_dict(), "text": table.to_text(), "base_ndcg@10": before, "adapted_ndcg@10": after,
+            "judge_check": {"candidates": checks, "real_change_at_least_0.005": len(mattered),
+                            "sign_agreement": agree},
             "line": f"nDCG@10 on {len(data.queries)} labelled queries: base {before:.4f}, served retriever "
-                    f"({train['chosen']}) {after:.4f} ({after - before:+.4f})"}
+                    f"({train['chosen']}) {after:.4f} ({after - before:+.4f}); the judge's change had the real "
+                    f"change's sign for {agree} of the {len(mattered)} candidates whose real change is 0.005 or more"}

@@ -46,6 +46,7 @@ class Candidate:
     weight: float = 1.0  # the encoder's share of the fused score (the rest is BM25's); 1.0 for dense
     scores: dict[str, float] = field(default_factory=dict)  # judge query id -> nDCG@10 (fold copies for recipes)
     train: dict[str, Any] = field(default_factory=dict)  # steps, seconds, label-free training signals
+    overall: Verdict | None = None  # against the base encoder on every judge query (set by ``choose``)
 
     def mean(self, queries: Sequence[str]) -> float:
         return statistics.fmean(self.scores[q] for q in queries) if queries else 0.0
@@ -54,6 +55,8 @@ class Candidate:
         return {"name": self.name, "recipe": self.recipe, "merge": self.merge, "path": self.path, "form": self.form,
                 "weight": self.weight,
                 "judge": round(statistics.fmean(self.scores.values()), 4) if self.scores else None,
+                **({"judge_change": round(self.overall.change, 4), "judge_ci95": [round(x, 4) for x in
+                   self.overall.ci95], "judge_detectable": round(self.overall.detectable, 4)} if self.overall else {}),
                 "train": self.train}
 
 
@@ -94,6 +97,8 @@ def split_seeds(seed_of: Mapping[str, str], salt: str = "choose") -> tuple[list[
 def choose(candidates: Sequence[Candidate], base: Candidate, seed_of: Mapping[str, str]) -> Choice:
     """The best retriever on the choose half, handed back only if it beats the base encoder on the confirm half."""
     choose_ids, confirm_ids = split_seeds({q: seed_of[q] for q in base.scores})
+    for candidate in candidates:  # reported beside each one's real change when labels exist; chooses nothing
+        candidate.overall = compare(base.scores, candidate.scores, clusters=seed_of)
     # ties go to the base, then to the simpler retriever (dense before hybrid)
     ranked = sorted([base, *candidates], key=lambda c: (c.mean(choose_ids), c is base, c.form == "dense"),
                     reverse=True)

@@ -44,11 +44,19 @@ def markdown(record: dict[str, Any]) -> str:
                       f"({confirm['n']} queries from {confirm['seeds']} seeds) {train['best_on_choose_half']} changed "
                       f"it by {confirm['change']:+.4f} (95% CI {confirm['ci95'][0]:+.4f} to {confirm['ci95'][1]:+.4f}); "
                       f"the smallest change that half could detect is {confirm['detectable_change']:.4f}.", "",
-                  "| candidate | judge nDCG@10 | training steps |", "|---|---|---|"]
-        lines += [f"| {c['name']} | {c['judge']} | {c['train'].get('steps', '')} |" for c in train["candidates"]]
+                  "| candidate | judge nDCG@10 | judge change (95% CI) | detectable | real change | training steps |",
+                  "|---|---|---|---|---|---|"]
+        evaluation = stages.get("evaluate", {}).get("summary") or {}
+        real = {c["name"]: c["real_change"] for c in evaluation.get("judge_check", {}).get("candidates", [])}
+        for c in train["candidates"]:
+            change = (f"{c['judge_change']:+.4f} ({c['judge_ci95'][0]:+.4f} to {c['judge_ci95'][1]:+.4f})"
+                      if "judge_change" in c else "")
+            lines.append(f"| {c['name']} | {c['judge']} | {change} | {c.get('judge_detectable', '')} | "
+                         f"{real.get(c['name'], '')} | {c['train'].get('steps', '')} |")
     evaluation = stages.get("evaluate", {}).get("summary")
     if evaluation:
-        lines += ["", "Labelled queries:", "", "```", evaluation["text"], "```"]
+        lines += ["", "Labelled queries (every retriever at the depth a served hybrid fuses):", "", "```",
+                  evaluation["text"], "```"]
     lines += ["", f"Reproduce: `{record['reproduce']}`", ""]
     return "\n".join(lines)
 
@@ -64,9 +72,7 @@ def _plot(out: Path, train: dict[str, Any], evaluation: dict[str, Any] | None) -
                         **{c["name"]: c["judge"] for c in train["candidates"] if c["form"] == "dense"}}}
     if evaluation:
         results = evaluation["table"]["results"]
-        groups["labelled queries"] = {"base": results["base"]["ndcg@10"],
-                                      **{name.removeprefix("candidate "): r["ndcg@10"] for name, r in results.items()
-                                         if name.startswith("candidate ")}}
+        groups["labelled queries"] = {name: results[name]["ndcg@10"] for name in groups["judge"] if name in results}
     try:
         from reasonir.evaluate.plots import plot_bars
 

@@ -75,6 +75,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"share of seeds set aside as unselected pseudo-dev rows that judge models, never trained on "
                         f"(default {SynthConfig.dev_share}; only with at least {SynthConfig.dev_min_seeds} dev seeds; "
                         f"0: none)")
+    p.add_argument("--judge-rows", action="store_true", default=None,
+                   help="also write every clean candidate of a training seed as a judge row (split judge, never "
+                        "trained on): label-free queries that judge models trained without their seed")
     p.add_argument("--export-hf", metavar="DIR", help="also save a Hugging Face dataset (anchor, positive, "
                                                       "negative_1..n) to DIR")
     p.add_argument("--resume", action="store_true", help="continue --out even if its settings differ")
@@ -90,7 +93,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 # flag -> (config section, field); None section = SynthConfig itself
 _FIELDS = {
     "kinds": (None, "kinds"), "prompts": (None, "prompts_dir"), "seed": (None, "seed"),
-    "max_chains": (None, "max_chains"), "dev_share": (None, "dev_share"), "prompt_style": (None, "prompt_style"),
+    "max_chains": (None, "max_chains"), "dev_share": (None, "dev_share"), "judge_rows": (None, "judge_rows"),
+    "prompt_style": (None, "prompt_style"),
     "temperature": (None, "temperature"),
     "top_p": (None, "top_p"), "n": ("seeds", "n"), "min_score": ("seeds", "min_score"), "judge": ("seeds", "judge"),
     "max_document_words": ("seeds", "max_document_words"), "candidates": ("hq", "candidates"),

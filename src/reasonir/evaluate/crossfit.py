@@ -33,9 +33,10 @@ from reasonir.data.records import Dataset, Document, Query, TrainingRow
 from reasonir.evaluate.metrics import evaluate_per_query
 from reasonir.evaluate.stats import paired_bootstrap
 from reasonir.retrieve.base import Retriever, Run
+from reasonir.retrieve.hybrid import FUSION_DEPTH
 
 MEASURE = "ndcg@10"  # what BRIGHT and BEIR report, so a judge figure reads like a real one
-DEPTH = 100  # documents each retriever returns per judge query before fusion and scoring
+DEPTH = FUSION_DEPTH  # documents each retriever returns per judge query: what a served hybrid fuses
 # 3 folds: each fold model trains on two thirds of the rows, close enough to the full model to stand for it, at
 # four trainings per recipe (our choice; 2 folds halve the data, 5 cost six trainings)
 FOLDS = 3

@@ -25,6 +25,9 @@ from reasonir.retrieve.base import Retriever, Run
 from reasonir.retrieve.scoring import minmax_scores, ranked
 
 RRF_K = 60  # Cormack et al. (2009)
+# Each part's top documents fused per query. Min-max normalization reads the lowest score kept, so a fixed depth
+# keeps a query's top 10 the same whether 10 or 100 results were asked for (and the same as adapt's judge saw).
+FUSION_DEPTH = 100
 FusionMethod = Literal["weighted", "rrf"]
 
 
@@ -78,7 +81,8 @@ class HybridRetriever:
         return self
 
     def search(self, queries: Sequence[Query], k: int = 1000) -> Run:
-        runs = [r.search(queries, k=k) for r in self.retrievers]  # each already leaves out excluded ids
+        depth = max(k, FUSION_DEPTH)
+        runs = [r.search(queries, k=depth) for r in self.retrievers]  # each already leaves out excluded ids
         fused = fuse_rrf(runs, self.weights, self.rrf_k) if self.method == "rrf" else fuse_weighted(runs, self.weights)
         fused = top_k(fused, k)
         return {q.id: fused.get(q.id, {}) for q in queries}

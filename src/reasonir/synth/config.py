@@ -139,11 +139,12 @@ class SynthConfig:
     temperature: float = 0.8
     top_p: float = 0.95
     seed: int = 0
-    # Judge rows: every training seed's first candidate that passes the lexical filters (the lowest candidate index,
-    # chosen by no ranker, so it favours no model being judged) is also written as a judge row (``meta["split"] =
-    # "judge"``, no negatives, never trained on). They cost no LLM request, and ``adapt`` scores each candidate model
-    # on the judge rows of the seeds it never saw (reasonir.evaluate.crossfit), so every seed judges.
-    judge_rows: bool = True
+    # Judge rows: every candidate of a training seed that passes the lexical filters (chosen by no ranker, so they
+    # favour no model being judged) is also written as a judge row (``meta["split"] = "judge"``, no negatives, never
+    # trained on). They cost no LLM request; ``adapt`` turns them on and scores each candidate model on the judge
+    # rows of the seeds it never saw (reasonir.evaluate.crossfit), so every seed judges. Off by default here: a
+    # plain synthesis writes training rows only.
+    judge_rows: bool = False
     # Pseudo-dev seeds (synth.devset): this share of the seeds yields only dev rows (kept by BM25's round trip) that
     # judge models without labelled queries; 0 (the default since judge rows exist) switches it off. Dev seeds
     # cost training rows, and their BM25-placed queries are the lexically easy ones (issue 29).

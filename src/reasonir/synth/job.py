@@ -82,20 +82,25 @@ class JobStore:
                 entry = json.loads(line)
                 self.done.add(entry["key"])
                 self.report.add(entry)
+        unclosed: dict[str, dict] = {}  # crash between the rows and their ledger entry: the seed is done
         for line in open(out, encoding="utf-8"):
             if line.strip():
                 row = json.loads(line)
-                self.kept_queries.append(row["query"])
                 key = row["meta"]["row_id"].rsplit(":", 1)[0]
-                if key not in self.done:  # crash between the rows and their ledger entry: the seed is done
-                    self.done.add(key)
-                    entry = {"key": key, "kind": row["kind"], "kept": 1, "dropped": {},
-                             "negatives": dict(Counter(row["meta"].get("neg_source", [])))}
-                    if row["meta"].get("split") == JUDGE_SPLIT:  # written after its seed's training rows: none
-                        entry.update(kept=0, judge=1)
-                    elif "split" in row["meta"]:
-                        entry["split"] = row["meta"]["split"]
-                    self.report.add(entry)
+                judge = row["meta"].get("split") == JUDGE_SPLIT
+                if not judge:
+                    self.kept_queries.append(row["query"])
+                if key in self.done:
+                    continue
+                entry = unclosed.setdefault(key, {"key": key, "kind": row["kind"], "kept": 0, "judge": 0,
+                                                  "dropped": {}, "negatives": Counter()})
+                entry["judge" if judge else "kept"] += 1
+                entry["negatives"].update(row["meta"].get("neg_source", []))
+                if "split" in row["meta"] and not judge:
+                    entry["split"] = row["meta"]["split"]
+        for key, entry in unclosed.items():
+            self.done.add(key)
+            self.report.add({**entry, "negatives": dict(entry["negatives"])})
         self.report.resumed_items = len(self.done)
 
     def known_scores(self) -> dict[str, float | None]:
@@ -110,7 +115,8 @@ class JobStore:
         """Rows first, then the ledger entry that closes their (seed, kind): a crash between them loses no row."""
         for row in rows:
             self.rows.append(row_to_dict(row))
-            self.kept_queries.append(row.query)
+            if row.meta.get("split") != JUDGE_SPLIT:
+                self.kept_queries.append(row.query)
         self.ledger.append(entry)
         self.done.add(entry["key"])
         self.report.add(entry)

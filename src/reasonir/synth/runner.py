@@ -113,7 +113,7 @@ class _Run:
             ranked = await asyncio.to_thread(steps.rank, clean, self.dev_ranker)
             outcome.rows = steps.dev_row(clean, ranked, kind, self.filters, cfg, seed.id, self.model, outcome)
         else:
-            outcome.judge_rows = steps.judge_row(clean, kind, cfg, seed.id, self.model)
+            outcome.judge_rows = steps.judge_rows(clean, kind, cfg, seed.id, self.model)
             ranked = await asyncio.to_thread(steps.rank, clean, self.ranker)
             # selection runs on the event loop, never in two chains at once: kept queries and embeddings stay
             # consistent

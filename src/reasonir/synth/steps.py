@@ -239,18 +239,21 @@ def dev_row(candidates: list[Candidate], ranked: Ranked | None, kind: Kind, filt
     return [TrainingRow(first.query, [first.positive], [], instruction, kind, seed_id, meta)]
 
 
-def judge_row(candidates: list[Candidate], kind: Kind, config: SynthConfig, seed_id: str,
-              model: str) -> list[TrainingRow]:
-    """A training seed's judge row: its lowest-numbered candidate that passed the lexical filters, whatever any
-    ranker thinks of it (so it flatters no model being judged), with no negatives. It may also be the seed's
-    training row: models are judged only on the rows of seeds they never trained on (``evaluate.crossfit``)."""
-    if not config.judge_rows or not candidates:
+def judge_rows(candidates: list[Candidate], kind: Kind, config: SynthConfig, seed_id: str,
+               model: str) -> list[TrainingRow]:
+    """A training seed's judge rows: every candidate that passed the lexical filters, whatever any ranker thinks
+    of it (so they flatter no model being judged), with no negatives. One of them may also be the seed's training
+    row: models are judged only on the rows of seeds they never trained on (``evaluate.crossfit``), and the
+    candidates of one seed are resampled together (they are alike, so they count as one seed's evidence)."""
+    if not config.judge_rows:
         return []
-    first = min(candidates, key=lambda c: c.index)
     instruction = config.hq.instruction if kind == "hq" else config.vl.instruction
-    meta = {"row_id": f"{seed_id}:{kind}:{JUDGE_SPLIT}", **first.meta, "split": JUDGE_SPLIT,
-            "positive_id": first.positive_id, "model": model}
-    return [TrainingRow(first.query, [first.positive], [], instruction, kind, seed_id, meta)]
+    rows = []
+    for candidate in sorted(candidates, key=lambda c: c.index):
+        meta = {"row_id": f"{seed_id}:{kind}:{JUDGE_SPLIT}{candidate.index}", **candidate.meta, "split": JUDGE_SPLIT,
+                "positive_id": candidate.positive_id, "model": model}
+        rows.append(TrainingRow(candidate.query, [candidate.positive], [], instruction, kind, seed_id, meta))
+    return rows
 
 
 # --- negatives and the row -----------------------------------------------------------------------------------------
