@@ -127,11 +127,30 @@ def summarize(runs: list[dict]) -> dict:
     matter = [r for r in scored if abs(r["real_change"]) >= MATTERS]
     agree = sum((r["judge_change"] > 0) == (r["real_change"] > 0) for r in matter)
     picks = [r for r in runs if r["kind"] == "adapt"]
+    by_choice = {}  # which judge queries predict best: every clean candidate, or only those BM25 places / misses
+    for key in ("judge_change_bm25_placed", "judge_change_bm25_missed"):
+        have = [r for r in matter if r.get(key) is not None]
+        if have:
+            by_choice[key.removeprefix("judge_change_")] = {
+                "runs": len(have), "sign_agreement": sum((r[key] > 0) == (r["real_change"] > 0) for r in have)}
     return {"runs": len(scored), "runs_whose_real_change_matters": len(matter),
             "sign_agreement": agree, "sign_agreement_share": round(agree / len(matter), 3) if matter else None,
+            "sign_agreement_by_judge_queries": by_choice,
             "judge_better_and_real_better": sum(r["judge_better"] and r["real_change"] > 0 for r in scored),
             "judge_better_but_real_worse": sum(r["judge_better"] and r["real_change"] <= 0 for r in scored),
             "adapt": [{k: r[k] for k in ("train_seed", "chosen", "real_change", "best_real_change")} for r in picks]}
+
+
+def by_bm25(base: dict[str, float], candidate: dict[str, float], bm25: dict[str, float]) -> dict[str, float | None]:
+    """The judge change on the judge queries BM25 places in its top 10 (the old pseudo-dev rule) and on the rest."""
+    placed = [q for q in base if bm25.get(q, 0.0) > 0]
+    missed = [q for q in base if bm25.get(q, 0.0) == 0]
+
+    def change(qs: list[str]) -> float | None:
+        return round(statistics.fmean(candidate[q] - base[q] for q in qs), 4) if qs else None
+
+    return {"judge_change_bm25_placed": change(placed), "judge_change_bm25_missed": change(missed),
+            "judge_n_bm25_placed": len(placed)}
 
 
 def from_adapt(folder: Path, train_seed: int) -> list[dict]:
@@ -141,11 +160,14 @@ def from_adapt(folder: Path, train_seed: int) -> list[dict]:
     train, evaluation = report["stages"]["train"]["summary"], report["stages"]["evaluate"]["summary"]
     real = {c["name"]: c["real_change"] for c in evaluation["judge_check"]["candidates"]}
     results = evaluation["table"]["results"]
+    scores_file = folder / "candidates" / "judge-scores.json"
+    judged = json.loads(scores_file.read_text()) if scores_file.exists() else None
     runs = [{"kind": "candidate", "train_seed": train_seed, "name": c["name"], "recipe": c["recipe"],
              "merge": c["merge"], "form": c["form"], "weight": c["weight"], "judge_change": c["judge_change"],
              "judge_ci95": c["judge_ci95"], "judge_better": c["judge_ci95"][0] > 0,
              "detectable": c["judge_detectable"], "judge_n": train["judge_queries"], "judge_seeds": train["judge_seeds"],
-             "real": round(results[c["name"]]["ndcg@10"], 4), "real_change": real[c["name"]], "train": c["train"]}
+             "real": round(results[c["name"]]["ndcg@10"], 4), "real_change": real[c["name"]], "train": c["train"],
+             **(by_bm25(judged["scores"]["base"], judged["scores"][c["name"]], judged["bm25"]) if judged else {})}
             for c in train["candidates"]]
     chosen = 0.0 if train["chosen"] == "base" else real[train["chosen"]]
     runs.append({"kind": "adapt", "train_seed": train_seed, "chosen": train["chosen"], "reason": train["reason"],
@@ -212,6 +234,7 @@ def main() -> int:
         trained = train_all(rows_file, args.recipes.split(","), folds, seed, work, data.documents)
         base, candidates = judge_candidates(trained, merges, weights, judge, work / f"merged-seed{seed}", None,
                                             log=print)
+        bm25_judge = judge.score(judge.search([BM25Retriever()]))
         base_real = real_scores(base, None, data, args.ignore_identical_ids, bm25_run, real_cache)
         real = {c.name: real_scores(c, None, data, args.ignore_identical_ids, bm25_run, real_cache)
                 for c in candidates}
@@ -226,7 +249,7 @@ def main() -> int:
                    "detectable": round(verdict.detectable, 4), "judge_n": verdict.n, "judge_seeds": verdict.seeds,
                    "real": round(statistics.fmean(real[c.name].values()), 4),
                    "real_change": round(statistics.fmean(real[c.name].values()) - real_base_mean, 4),
-                   "train": c.train}
+                   "train": c.train, **by_bm25(base.scores, c.scores, bm25_judge)}
             done.append(run)
             with log_path.open("a") as fh:
                 fh.write(json.dumps(run) + "\n")

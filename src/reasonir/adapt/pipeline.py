@@ -44,6 +44,7 @@ from reasonir.llm.types import LLM
 STAGES = ("synthesize", "label", "train", "index", "evaluate")
 SYNTH_SHARE = 0.6  # of a time budget: synthesis stops taking seeds here, leaving time to train and index
 CONFIG_FILE, ROWS, LABELLED, MODEL, INDEX = "adapt.toml", "rows.jsonl", "rows.labelled.jsonl", "model", "index"
+JUDGE_SCORES = "candidates/judge-scores.json"  # per judge query: each retriever's nDCG@10, its seed, BM25's
 
 
 class AdaptMismatchError(FileExistsError):
@@ -197,10 +198,22 @@ def _train(config: AdaptConfig, documents, out: Path, progress: bool, log: Calla
     base, candidates = judge_candidates(trained, config.merges, config.hybrid_weights, judge, out / "candidates",
                                        config.base_model, log=log)
     choice = choose(candidates, base, judge.seed)
+    _write_judge_scores(out / JUDGE_SCORES, judge, [base, *candidates])
     _hand_back(choice.chosen.path, config, out)
     return choice.as_dict() | {"judge_queries": len(judge), "judge_seeds": judge.seeds, "folds": config.folds,
                                "base_judge": round(statistics.fmean(base.scores.values()), 4),
                                "line": choice.reason}
+
+
+def _write_judge_scores(path: Path, judge, candidates) -> None:
+    """Every judge query's score under each retriever, its seed and BM25's score: what lets a benchmark ask which
+    judge queries predict the real change (all, or only those BM25 already places)."""
+    from reasonir.retrieve import BM25Retriever
+
+    record = {"seed": judge.seed, "fold": judge.fold, "bm25": judge.score(judge.search([BM25Retriever()])),
+              "scores": {c.name: c.scores for c in candidates}}
+    with atomic_open(path, overwrite=True) as fh:
+        json.dump(record, fh)
 
 
 def _train_recipe(config: AdaptConfig, recipe: str, out: Path, fold: int | None, progress: bool,

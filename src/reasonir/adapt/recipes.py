@@ -66,7 +66,8 @@ class Choice:
 
     chosen: Candidate
     best: Candidate  # the best on the choose half (may be the base)
-    confirm: Verdict  # the best against the base on the confirm half
+    rival: Candidate  # the best other than the base on the choose half
+    confirm: Verdict  # the rival against the base, on the confirm half
     candidates: list[Candidate]
     choose_queries: int
     reason: str
@@ -75,7 +76,8 @@ class Choice:
         return {"chosen": self.chosen.name, "encoder": self.chosen.recipe if self.chosen.recipe == BASE else
                 encoder_name(self.chosen.recipe, self.chosen.merge),
                 "form": self.chosen.form, "weight": self.chosen.weight,
-                "best_on_choose_half": self.best.name, "reason": self.reason, "confirm": self.confirm.as_dict(),
+                "best_on_choose_half": self.best.name, "reason": self.reason,
+                "confirm_candidate": self.rival.name, "confirm": self.confirm.as_dict(),
                 "choose_queries": self.choose_queries, "confirm_queries": self.confirm.n,
                 "candidates": [c.as_dict() for c in self.candidates]}
 
@@ -103,16 +105,19 @@ def choose(candidates: Sequence[Candidate], base: Candidate, seed_of: Mapping[st
     ranked = sorted([base, *candidates], key=lambda c: (c.mean(choose_ids), c is base, c.form == "dense"),
                     reverse=True)
     best = ranked[0]
-    verdict = compare({q: base.scores[q] for q in confirm_ids}, {q: best.scores[q] for q in confirm_ids},
+    # the best candidate other than the base is what the confirm half is asked about, so the report says what
+    # the judge could have seen even when the base wins the choose half
+    rival = next((c for c in ranked if c is not base), base)
+    verdict = compare({q: base.scores[q] for q in confirm_ids}, {q: rival.scores[q] for q in confirm_ids},
                       clusters=seed_of)
     if best is base:
-        return Choice(base, best, verdict, list(candidates), len(choose_ids),
+        return Choice(base, best, rival, verdict, list(candidates), len(choose_ids),
                       "no candidate scored above the base encoder on the judge queries: the base is handed back")
     if verdict.better:
-        return Choice(best, best, verdict, list(candidates), len(choose_ids),
+        return Choice(best, best, rival, verdict, list(candidates), len(choose_ids),
                       f"{best.name} was best on the choose half and beats the base on the confirm half "
                       f"({verdict.describe()})")
-    return Choice(base, best, verdict, list(candidates), len(choose_ids),
+    return Choice(base, best, rival, verdict, list(candidates), len(choose_ids),
                   f"{best.name} was best on the choose half but its gain on the confirm half is within noise "
                   f"({verdict.describe()}): the base is handed back")
 

@@ -41,7 +41,7 @@ def markdown(record: dict[str, Any]) -> str:
         lines += ["", f"Judge: {train.get('judge_queries')} synthesized queries from {train.get('judge_seeds')} seeds, "
                       f"cross-fitted over {train.get('folds')} folds (each candidate scored on the seeds it never "
                       f"trained on); base encoder nDCG@10 {train.get('base_judge')}. On the confirm half "
-                      f"({confirm['n']} queries from {confirm['seeds']} seeds) {train['best_on_choose_half']} changed "
+                      f"({confirm['n']} queries from {confirm['seeds']} seeds) {train.get('confirm_candidate', train['best_on_choose_half'])} changed "
                       f"it by {confirm['change']:+.4f} (95% CI {confirm['ci95'][0]:+.4f} to {confirm['ci95'][1]:+.4f}); "
                       f"the smallest change that half could detect is {confirm['detectable_change']:.4f}.", "",
                   "| candidate | judge nDCG@10 | judge change (95% CI) | detectable | real change | training steps |",

@@ -49,10 +49,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nhanded back: {result.chosen}. {result.reason}")
     train = stages["train"]["summary"]
     if train.get("candidates"):
+        top = sorted(train["candidates"], key=lambda c: c["judge"], reverse=True)[:3]
         print(f"judge evidence: {train['judge_queries']} synthesized queries from {train['judge_seeds']} seeds, "
-              f"cross-fitted over {train['folds']} folds; base encoder {train['base_judge']:.4f}; "
-              + ", ".join(f"{c['name']} {c['judge']:.4f}" for c in train["candidates"]))
-    print(stages["evaluate"]["summary"]["text"])
+              f"cross-fitted over {train['folds']} folds; base encoder {train['base_judge']:.4f}; best: "
+              + ", ".join(f"{c['name']} {c['judge']:.4f} ({c['judge_change']:+.4f}, 95% CI {c['judge_ci95'][0]:+.4f}"
+                          f" to {c['judge_ci95'][1]:+.4f})" for c in top)
+              + f"; report.md lists all {len(train['candidates'])}")
+    evaluation = stages["evaluate"]["summary"]
+    print(evaluation["text"])
+    print(evaluation["line"])
     print("seconds: " + ", ".join(f"{name} {stage['seconds']:.0f}" for name, stage in stages.items())
           + f"; report: {result.out / 'report.md'}")
     return 0
