@@ -59,7 +59,10 @@ class ServeConfig:
     max_k: int = 100  # the depth ReasonIR reranks (paper, Sec. 5: top-100 candidates)
     max_query_chars: int = 8192  # BRIGHT queries are whole StackExchange posts, a few thousand characters at most
     max_body_bytes: int = 65536  # a query at the limit, UTF-8 encoded, plus the JSON around it, with room to spare
-    max_batch: int = 64  # queries encoded together, DenseRetriever's batch size (MODELS.md: measured on 2 cores)
+    # queries encoded together: DenseRetriever's batch size, at which the default encoder (auto: torch-bf16 on AMX)
+    # encoded 34.9 SciFact passages/s at 256 tokens on 2 cores, 2.22x sentence-transformers fp32's 15.7
+    # (benchmarks/results/encoding_backends.json, throughput.sides.auto.median)
+    max_batch: int = 64
     snippet_chars: int = 300  # about three lines of the web page
     threads: int | None = None  # torch and FAISS threads per process; None keeps the libraries' default (all cores)
     # uvicorn closes a keep-alive connection idle 5 s; a client that sends on it at that moment gets a dropped
