@@ -62,17 +62,21 @@ BOUNDED = BatchPolicy("bounded", cap=8, max_wait_s=0.004)
 GREEDY = BatchPolicy("greedy", cap=64, max_wait_s=0.0)
 
 
-@pytest.mark.parametrize("queued,waited,expected", [
-    (0, 0.0, Dispatch(0)),  # nothing queued: wait for a query
-    (1, 0.0, Dispatch(0, 0.004)),  # a lone new query waits for company, at most max_wait
-    (5, 0.003, Dispatch(0, 0.001)),  # the rest of the oldest one's window
-    (5, 0.004, Dispatch(5)),  # the oldest waited long enough: everything queued runs
-    (8, 0.0, Dispatch(8)),  # a full batch runs at once
-    (30, 0.0, Dispatch(8)),  # never more than the cap: the rest wait for the next batch
-    (30, 1.0, Dispatch(8)),
+@pytest.mark.parametrize("queued,waited,gap,expected", [
+    (0, 0.0, 0.001, Dispatch(0)),  # nothing queued: wait for a query
+    (1, 0.0, 0.001, Dispatch(0, 0.004)),  # a new query with more due soon waits for company, at most max_wait
+    (5, 0.003, 0.0005, Dispatch(0, 0.001)),  # the rest of the oldest one's window
+    (5, 0.003, 0.002, Dispatch(5)),  # the next is not due before the window closes: run now
+    (1, 0.0, 0.050, Dispatch(1)),  # a lone client (one query every 50 ms): no wait at all
+    (1, 0.0, None, Dispatch(1)),  # the first query a server sees: nothing to wait for
+    (5, 0.004, 0.0001, Dispatch(5)),  # the oldest waited long enough: everything queued runs
+    (8, 0.0, 0.0001, Dispatch(8)),  # a full batch runs at once
+    (30, 0.0, 0.0001, Dispatch(8)),  # never more than the cap: the rest wait for the next batch
+    (30, 1.0, 0.0001, Dispatch(8)),
 ])
-def test_the_bounded_rule_runs_a_batch_when_full_or_when_its_oldest_query_waited_long_enough(queued, waited, expected):
-    assert decide(BOUNDED, queued, waited) == expected
+def test_the_bounded_rule_runs_a_batch_when_full_or_when_its_oldest_query_waited_long_enough(queued, waited, gap,
+                                                                                             expected):
+    assert decide(BOUNDED, queued, waited, gap) == expected
 
 
 @pytest.mark.parametrize("queued,expected", [(0, Dispatch(0)), (1, Dispatch(1)), (30, Dispatch(30)),
@@ -122,7 +126,8 @@ def test_a_bounded_batcher_waits_for_company_then_runs_full_batches():
         b = MicroBatcher(fn, BatchPolicy("bounded", cap=4, max_wait_s=60.0))
         first = [asyncio.ensure_future(b.submit("k", i)) for i in range(4)]  # full: runs without waiting 60 s
         await asyncio.wait_for(asyncio.gather(*first), 30.0)
-        b.policy = BatchPolicy("bounded", cap=4, max_wait_s=0.2)
+        b.policy = BatchPolicy("bounded", cap=4, max_wait_s=1.0)
+        b.arrival_gap_s = 0.001  # as if queries were arriving every millisecond: more are due, so it waits
         lone = asyncio.ensure_future(b.submit("k", 9))
         await asyncio.sleep(0.05)  # the event loop wakes this before the worker's later deadline
         waiting = not lone.done()  # one query alone waits for company
