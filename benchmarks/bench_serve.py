@@ -272,14 +272,18 @@ def main() -> None:
                     "errors": sum(r["loaded"]["errors"] for r in by_rule[rule]),
                     "mean_batch_size": median_of(rule, "loaded", "mean_batch_size"),
                     "one_client_p50_ms": median_of(rule, "one_client", "latency_ms", "p50")} for rule in RULES}
-    ratios = {
-        "throughput_bounded_over_greedy": spread([round(b["loaded"]["requests_per_s"] / g["loaded"]["requests_per_s"], 3)
-                                                  for b, g in pairs]),
-        "p99_bounded_over_greedy": spread([round(b["loaded"]["latency_ms"]["p99"] / g["loaded"]["latency_ms"]["p99"], 3)
-                                           for b, g in pairs]),
-        "one_client_p50_bounded_over_greedy": spread(
-            [round(b["one_client"]["latency_ms"]["p50"] / g["one_client"]["latency_ms"]["p50"], 3) for b, g in pairs]),
-    }
+    def ratio(phase: str, *path: str) -> dict:
+        """bounded over greedy for the figure at ``path`` in ``phase``, one value per round."""
+        def figure(run: dict) -> float:
+            value: Any = run[phase]
+            for part in path:
+                value = value[part]
+            return value
+        return spread([round(figure(b) / figure(g), 3) for b, g in pairs])
+
+    ratios = {"throughput_bounded_over_greedy": ratio("loaded", "requests_per_s"),
+              "p99_bounded_over_greedy": ratio("loaded", "latency_ms", "p99"),
+              "one_client_p50_bounded_over_greedy": ratio("one_client", "latency_ms", "p50")}
     bounded = rules["bounded"]
     one = rules["bounded"]["one_client_p50_ms"] / phases["direct_one_per_call"]["latency_ms"]["p50"]
     record = {
@@ -304,7 +308,8 @@ def main() -> None:
             "latency_ratio_one_at_a_time": round(one, 2),
             "throughput_ratio_direct_batched_over_server": round(
                 phases["direct_50_per_call"]["requests_per_s"] / bounded["requests_per_s"], 2),
-            "micro_batching_speedup": round(bounded["requests_per_s"] / phases["server_unbatched"]["requests_per_s"], 2),
+            "micro_batching_speedup": round(
+                bounded["requests_per_s"] / phases["server_unbatched"]["requests_per_s"], 2),
         },
         "runs": runs,
         "phases": phases,

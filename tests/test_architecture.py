@@ -80,7 +80,8 @@ def test_every_package_imports_only_from_lower_floors():
 
 
 def dependency_graph(src: Path = SRC) -> dict[str, set[str]]:
-    """Module -> the modules it imports, every import counted (see the module doc), ties to its own packages left out."""
+    """Module -> the modules it imports, every import counted (see the module doc), ties to its own packages
+    left out."""
     known = modules(src)
     return {name: {t for t in imports(name, path, module_level_only=False, typing_too=True)
                    if t in known and t != name and not t.startswith(name + ".") and not name.startswith(t + ".")}
