@@ -207,6 +207,17 @@ def rule_order(rounds: int) -> list[str]:
     return [rule for r in range(rounds) for rule in (RULES if r % 2 == 0 else RULES[::-1])]
 
 
+def at(record: dict, *path: str) -> Any:
+    """``record[path[0]][path[1]]...``
+
+    >>> at({"a": {"b": 3}}, "a", "b")
+    3
+    """
+    for part in path:
+        record = record[part]
+    return record
+
+
 def spread(values: list[float]) -> dict:
     return {"values": values, "median": round(statistics.median(values), 3), "min": min(values), "max": max(values)}
 
@@ -258,13 +269,11 @@ def main() -> None:
     pairs = list(zip(by_rule["bounded"], by_rule["greedy"]))  # round r's run of each rule
 
     def median_of(rule: str, *path: str) -> float:
-        values = []
-        for run in by_rule[rule]:
-            value: Any = run
-            for part in path:
-                value = value[part]
-            values.append(value)
-        return statistics.median(values)
+        return statistics.median(at(run, *path) for run in by_rule[rule])
+
+    def ratio(*path: str) -> dict:
+        """bounded over greedy for the figure at ``path``, one value per round."""
+        return spread([round(at(b, *path) / at(g, *path), 3) for b, g in pairs])
 
     rules = {rule: {"requests_per_s": median_of(rule, "loaded", "requests_per_s"),
                     "p50_ms": median_of(rule, "loaded", "latency_ms", "p50"),
@@ -272,15 +281,6 @@ def main() -> None:
                     "errors": sum(r["loaded"]["errors"] for r in by_rule[rule]),
                     "mean_batch_size": median_of(rule, "loaded", "mean_batch_size"),
                     "one_client_p50_ms": median_of(rule, "one_client", "latency_ms", "p50")} for rule in RULES}
-    def ratio(phase: str, *path: str) -> dict:
-        """bounded over greedy for the figure at ``path`` in ``phase``, one value per round."""
-        def figure(run: dict) -> float:
-            value: Any = run[phase]
-            for part in path:
-                value = value[part]
-            return value
-        return spread([round(figure(b) / figure(g), 3) for b, g in pairs])
-
     ratios = {"throughput_bounded_over_greedy": ratio("loaded", "requests_per_s"),
               "p99_bounded_over_greedy": ratio("loaded", "latency_ms", "p99"),
               "one_client_p50_bounded_over_greedy": ratio("one_client", "latency_ms", "p50")}
