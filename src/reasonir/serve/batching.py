@@ -115,9 +115,9 @@ def efficient_size(seconds_per_query: dict[int, float], slack: float = EFFICIENT
     """The smallest batch size whose cost per query is within ``slack`` of the cheapest size's.
 
     With the per-query costs of MiniLM searches measured on a 2-core machine of this project while other work ran
-    (ms by batch size 1: 58, 2: 47, 4: 37, 8: 38, 16: 42, 32: 48, 64: 59) that is 4; on the AVX2 Xeon of
-    2026-12-06 under load, where the cost falls until 16 and then flattens (77, 64, 43.8, 29.6, 27.5, 26.4, 26.2),
-    16:
+    (ms by batch size 1: 58, 2: 47, 4: 37, 8: 38, 16: 42, 32: 48, 64: 59) that is 4; with SciFact queries timed
+    by the wall clock on the loaded AVX2 Xeon of 2026-12-06, where the cost falls until 16 and then flattens (77,
+    64, 43.8, 29.6, 27.5, 26.4, 26.2), 16 (timed by CPU, as :func:`calibrate` times, it kept falling to 64 there):
 
     >>> efficient_size({1: 58, 2: 47, 4: 37, 8: 38, 16: 42, 32: 48, 64: 59})
     4
