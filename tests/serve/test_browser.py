@@ -1,7 +1,9 @@
 """A real browser (Debian's chromium, headless, driven by Playwright) searches from the web page."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -133,3 +135,49 @@ def test_the_page_under_a_key_says_when_nothing_matched_and_opens_documents(inde
     assert "No documents matched" in empty and "zzqxv qwxz" in empty and "Try" in empty
     assert not shown_empty
     assert opened[1] == service.documents[opened[0]].text  # fetched with the key the page was given
+
+
+def test_the_address_holds_the_search_so_a_result_page_can_be_shared_and_reloaded(indexes, server, queries):
+    sync_playwright = browser_or_skip()
+    first, second = queries[3], queries[4]
+    app = create_app(SearchService.from_index(indexes["bm25"]))
+    with server(app) as base:
+        expected = httpx.post(f"{base}/search", json={"query": first, "k": 3}).json()["results"]
+        expected_second = httpx.post(f"{base}/search", json={"query": second, "k": 3}).json()["results"]
+        with sync_playwright() as p:
+            browser = launch(p)
+            try:
+                page = browser.new_page()
+                failed = failed_responses(page)
+                page.goto(f"{base}/?{urlencode({'q': first, 'k': 3})}")  # a shared link: the search runs on load
+                page.wait_for_selector("#results li.result")
+                opened = (page.input_value("#query"), page.input_value("#k"),
+                          page.locator("#results .doc-id").all_inner_texts())
+
+                page.fill("#query", second)  # a new search typed in goes into the address
+                page.press("#query", "Enter")
+                page.wait_for_function(f"new URLSearchParams(location.search).get('q') === {json.dumps(second)}")
+                page.wait_for_selector("#results li.result")
+                typed = parse_qs(urlsplit(page.url).query), page.locator("#results .doc-id").all_inner_texts()
+
+                page.reload()  # a reload (or a bookmark) shows the same results again
+                page.wait_for_selector("#results li.result")
+                reloaded = page.input_value("#query"), page.locator("#results .doc-id").all_inner_texts()
+
+                page.go_back()  # Back: the first search again
+                page.wait_for_function(f"document.getElementById('query').value === {json.dumps(first)}")
+                page.wait_for_selector("#results li.result")
+                back = page.locator("#results .doc-id").all_inner_texts()
+
+                page.goto(f"{base}/?k=3")  # no query in the address: nothing is searched
+                page.wait_for_function("document.getElementById('index-info').textContent.includes('documents')")
+                bare = page.input_value("#query"), page.locator("#results li").count(), page.is_hidden("#error")
+            finally:
+                browser.close()
+    assert expected and expected_second and expected != expected_second
+    assert opened == (first, "3", [h["id"] for h in expected])
+    assert typed == ({"q": [second], "k": ["3"]}, [h["id"] for h in expected_second])
+    assert reloaded == (second, [h["id"] for h in expected_second])
+    assert back == [h["id"] for h in expected]
+    assert bare == ("", 0, True)
+    assert failed == []

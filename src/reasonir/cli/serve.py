@@ -12,6 +12,7 @@ def _names(value: str) -> tuple[str, ...]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from reasonir.serve.batching import BATCHING_RULES
     from reasonir.serve.config import API_KEY_ENV, PROTECT_DOCS, ServeConfig
 
     d = ServeConfig()
@@ -36,6 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"largest request body (default: {d.max_body_bytes})")
     p.add_argument("--max-batch", type=int, default=d.max_batch,
                    help=f"most queries searched together; 1 turns micro-batching off (default: {d.max_batch})")
+    p.add_argument("--batching", choices=BATCHING_RULES, default=d.batching,
+                   help="bounded: a batch runs when full (the size where the cost per query stops falling, measured "
+                        "at start, at most --max-batch) or when its oldest query has waited --max-wait-ms; greedy: "
+                        f"everything queued at once, up to --max-batch (the rule before) (default: {d.batching})")
+    p.add_argument("--max-wait-ms", type=float, default=d.max_wait_ms,
+                   help="bounded: the longest the oldest query waits for others (default: a quarter of one query's "
+                        "search time, measured at start)")
     p.add_argument("--threads", type=int, default=d.threads,
                    help="torch/FAISS threads per worker (default: all cores; 1 is faster on a machine busy with other work)")
     g = p.add_argument_group("who may ask")
@@ -71,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     config = ServeConfig(host=args.host, port=args.port, workers=args.workers, api_key=api_key,
                          allowed_hosts=args.allowed_hosts, forwarded_allow_ips=args.forwarded_allow_ips,
                          protect_docs=args.protect_docs, max_k=args.max_k, max_query_chars=args.max_query_chars,
-                         max_body_bytes=args.max_body_bytes, max_batch=args.max_batch, threads=args.threads)
+                         max_body_bytes=args.max_body_bytes, max_batch=args.max_batch, threads=args.threads,
+                         batching=args.batching, max_wait_ms=args.max_wait_ms)
     check_bind(args.host, api_key)
     read_manifest(args.index)  # a wrong folder fails here (exit 2), not in a worker
     check_port(args.host, args.port)  # a port in use fails here, before a worker spends seconds loading the model

@@ -8,7 +8,8 @@ from reasonir.models.auto import BackendChoice, resolve_backend
 from reasonir.models.backends import (
     DEFAULT_ENCODER_BACKEND, ENCODER_BACKENDS, EncoderBackend, ResolvedBackend, effective_backend,
 )
-from reasonir.models.encoder import load_encoder, model_identity
+from reasonir.models.encoder import load_encoder
+from reasonir.models.loading import model_identity
 from reasonir.models.instructions import Instructions, get_instructions
 from reasonir.models.resolve import DEFAULT_ENCODER, ModelNotFoundError, hub_reachable, resolve_model
 

@@ -63,6 +63,7 @@ from reasonir.hardware import bf16_supported, cpu_flags, cpu_signature, int8_dot
 from reasonir.models.backends import (
     RESOLVED_BACKENDS, EncoderBackend, ResolvedBackend, apply_backend, check_backend, effective_backend, model_folder,
 )
+from reasonir.models.loading import load_as, model_identity
 
 PROBE_LAYOUT = 2  # bump when the probe texts, its measures or TOLERANCE change: cached verdicts are then redone
 PROBE_BATCH = 8  # texts per forward pass in the probe, grouped by length as sentence-transformers groups them
@@ -243,13 +244,11 @@ def compare(reference: np.ndarray, vectors: np.ndarray, queries: int) -> dict[st
 
 def probe(model_name: str | None, backends: Sequence[ResolvedBackend], device: str | None = None) -> list[Measurement]:
     """Measure fp32 torch and each of ``backends`` on the probe texts (see the module doc); fp32 comes first."""
-    from reasonir.models.encoder import _load, model_identity
-
     queries, passages = probe_texts()
     texts = [*queries, *passages]
     identity = model_identity(model_name)  # type: ignore[arg-type]  # None: the default encoder
     with _one_thread():
-        models = {"torch": _load(model_name, device, "torch")}
+        models = {"torch": load_as(model_name, device, "torch")}
         # The same batches every time (texts of like length together, as encode groups them), so the timed passes
         # run shapes the untimed first pass prepared kernels for (oneDNN builds its bf16/AMX kernels per shape)
         by_length = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
@@ -355,8 +354,6 @@ def resolve_backend(requested: str | None = "auto", model_name: str | None = Non
     if not found:
         choice = BackendChoice("auto", "torch", _no_candidate_reason(flags, device))
         return _announced(choice, model_name, announce)
-    from reasonir.models.encoder import model_identity
-
     identity = model_identity(model_name)  # type: ignore[arg-type]
     path = verdict_file(identity, found, cache_root, flags)
     choice = _read_verdict(path, found)

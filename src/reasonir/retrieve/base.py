@@ -9,7 +9,6 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from reasonir.data.records import Document, Query
-from reasonir.retrieve.store import lookup_documents
 
 Run = dict[str, dict[str, float]]  # {query id: {document id: score}}, as pytrec_eval takes it
 
@@ -65,17 +64,6 @@ def members(retriever: Retriever) -> list[Retriever]:
     ['HybridRetriever', 'BM25Retriever']
     """
     return [retriever, *(retriever.retrievers if isinstance(retriever, Fusion) else [])]
-
-
-def table_lookup(documents: Sequence[Document] | None, source: Any = None) -> DocumentLookup | None:
-    """Documents by id from those in memory, else from the ``documents.jsonl`` saved in the index folder ``source``
-    (None: neither is known)."""
-    if documents is not None:
-        table = {d.id: d for d in documents}
-        return lambda ids: {i: table[i] for i in ids if i in table}
-    if source is not None:
-        return lambda ids: lookup_documents(source, ids)
-    return None
 
 
 TextLayout = Literal["search", "row"]

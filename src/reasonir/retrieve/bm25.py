@@ -21,7 +21,7 @@ import numpy as np
 
 from reasonir.data.records import Document, Query
 from reasonir.retrieve import store
-from reasonir.retrieve.base import DocumentLookup, Run, document_text, run_row, search_depth, table_lookup
+from reasonir.retrieve.base import DocumentLookup, Run, document_text, run_row, search_depth
 
 
 BM25Flavour = Literal["bm25s", "bright"]
@@ -147,7 +147,7 @@ class BM25Retriever:
 
     def document_lookup(self) -> DocumentLookup | None:
         """The indexed documents by id, or those saved with the index this was loaded from (None: neither)."""
-        return table_lookup(self._documents, self._source)
+        return store.table_lookup(self._documents, self._source)
 
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
         """Write the index to ``folder`` (see :mod:`reasonir.retrieve.store`); reload with :meth:`load`."""

@@ -36,7 +36,7 @@ from reasonir.models.auto import BackendChoice, as_loaded, resolve_backend
 from reasonir.models.backends import ResolvedBackend, check_backend
 from reasonir.optional import require
 from reasonir.retrieve import approximate, store
-from reasonir.retrieve.base import DocumentLookup, Run, document_text, run_row, search_depth, table_lookup
+from reasonir.retrieve.base import DocumentLookup, Run, document_text, run_row, search_depth
 from reasonir.retrieve.cache import EmbeddingCache, corpus_hash, embedding_key
 from reasonir.retrieve.exact import EXACT_BACKENDS, ExactBackend, exact_search
 
@@ -272,7 +272,7 @@ class DenseRetriever:
 
     def document_lookup(self) -> DocumentLookup | None:
         """The indexed documents by id, or those saved with the index this was loaded from (None: neither)."""
-        return table_lookup(self._documents, self._source)
+        return store.table_lookup(self._documents, self._source)
 
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
         """Write vectors, ids and settings to ``folder``; :meth:`load` reads them back without encoding."""

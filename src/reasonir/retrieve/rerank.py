@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING, Literal
 from reasonir.data.records import Document, Query
 from reasonir.llm.sizes import llm_parameters
 from reasonir.llm.types import LLM, ChatRequest, ChatResult, Sampling
-from reasonir.retrieve.base import DocumentLookup, Run, document_text, table_lookup
+from reasonir.retrieve.base import DocumentLookup, Run, document_text
 from reasonir.retrieve.compute import StageCompute, count_tokens, encoder_parameters, flops, llm_compute
 from reasonir.retrieve.prompts import load_prompt, render, task_kinds
 from reasonir.retrieve.scoring import minmax_scores, ranked
+from reasonir.retrieve.store import table_lookup
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder

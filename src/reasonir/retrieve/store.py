@@ -17,14 +17,14 @@ import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reasonir.data.atomic import atomic_folder
 from reasonir.data.errors import DataError
 from reasonir.data.records import Document
 
 if TYPE_CHECKING:
-    from reasonir.retrieve.base import Retriever
+    from reasonir.retrieve.base import DocumentLookup, Retriever
 
 MANIFEST = "reasonir-index.json"
 FORMAT, VERSION = "reasonir-index", 1
@@ -110,6 +110,20 @@ def lookup_documents(folder: str | Path, ids: Sequence[str] | None = None) -> di
             if wanted is None or obj["_id"] in wanted:
                 found[obj["_id"]] = Document(obj["_id"], obj.get("text", ""), obj.get("title", ""))
     return found
+
+
+def table_lookup(documents: Sequence[Document] | None, source: Any = None) -> DocumentLookup | None:
+    """Documents by id from those in memory, else from the ``documents.jsonl`` saved in the index folder ``source``
+    (None: neither is known).
+
+    Here beside :func:`lookup_documents`, which it reads the folder with, so that ``base`` (the contracts) needs
+    nothing from ``store`` and ``store`` only names ``base``'s types."""
+    if documents is not None:
+        table = {d.id: d for d in documents}
+        return lambda ids: {i: table[i] for i in ids if i in table}
+    if source is not None:
+        return lambda ids: lookup_documents(source, ids)
+    return None
 
 
 def load_index(folder: str | Path, **kwargs) -> Retriever:

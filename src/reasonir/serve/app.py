@@ -113,7 +113,8 @@ def create_app(service: SearchService, config: ServeConfig | None = None) -> Fas
                 "auth": config.api_key is not None, "features": service.features(),
                 "docs": "key" if config.docs_need_key() else "off" if config.protect_docs == "off" else "open",
                 "limits": {"max_k": config.max_k, "max_query_chars": config.max_query_chars,
-                           "max_body_bytes": config.max_body_bytes}}
+                           "max_body_bytes": config.max_body_bytes},
+                "batching": service.batching()}
 
     @app.get("/metrics", dependencies=[authorized])
     async def prometheus() -> Response:

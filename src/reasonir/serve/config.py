@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from reasonir.serve.batching import BATCHING_RULES, BatchingRule
+
 API_KEY_HEADER = "X-API-Key"
 API_KEY_ENV = "REASONIR_API_KEY"  # the key is read from the environment, never from the command line (ps shows it)
 # Host header values a loopback server answers to. A web page that rebinds its own name to 127.0.0.1 still sends
@@ -59,7 +61,19 @@ class ServeConfig:
     max_k: int = 100  # the depth ReasonIR reranks (paper, Sec. 5: top-100 candidates)
     max_query_chars: int = 8192  # BRIGHT queries are whole StackExchange posts, a few thousand characters at most
     max_body_bytes: int = 65536  # a query at the limit, UTF-8 encoded, plus the JSON around it, with room to spare
-    max_batch: int = 64  # queries encoded together, DenseRetriever's batch size (MODELS.md: measured on 2 cores)
+    # How queries are batched (serve/batching.py): "bounded" runs a batch when it is full or its oldest query has
+    # waited max_wait_ms, full meaning the size where the search's cost per query stops falling (measured at start);
+    # "greedy", the rule before, runs everything queued at once. At 50 clients greedy gave 143 req/s with a p99 of
+    # 1.38 s on an AMX Xeon (benchmarks/results/serve.json, phases.server_batched)
+    batching: BatchingRule = "bounded"
+    # the most queries in one batch, either rule (1: no batching); "bounded" measures sizes up to it. 64 is
+    # DenseRetriever's batch size, at which the default encoder (auto: torch-bf16 on AMX) encoded 34.9 SciFact
+    # passages/s at 256 tokens on 2 cores, 2.22x sentence-transformers fp32's 15.7
+    # (benchmarks/results/encoding_backends.json, throughput.sides.auto.median)
+    max_batch: int = 64
+    # "bounded": the longest the oldest query waits for others; None: a quarter of one query's search time measured
+    # at start (a lone query on an idle server pays at most that)
+    max_wait_ms: float | None = None
     snippet_chars: int = 300  # about three lines of the web page
     threads: int | None = None  # torch and FAISS threads per process; None keeps the libraries' default (all cores)
     # uvicorn closes a keep-alive connection idle 5 s; a client that sends on it at that moment gets a dropped
@@ -73,6 +87,10 @@ class ServeConfig:
                 raise ServeConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.api_key is not None and not self.api_key.strip():
             raise ServeConfigError(f"the API key is empty; unset {API_KEY_ENV} or give it a value")
+        if self.batching not in BATCHING_RULES:
+            raise ServeConfigError(f"batching must be one of {', '.join(BATCHING_RULES)}, got {self.batching!r}")
+        if self.max_wait_ms is not None and self.max_wait_ms < 0:
+            raise ServeConfigError(f"max_wait_ms must be at least 0, got {self.max_wait_ms}")
         if self.protect_docs not in PROTECT_DOCS:
             raise ServeConfigError(f"protect_docs must be one of {', '.join(PROTECT_DOCS)}, got {self.protect_docs!r}")
         for pattern in self.allowed_hosts or ():

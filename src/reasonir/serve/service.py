@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from reasonir.data.records import Document, Query
-from reasonir.serve.batching import MicroBatcher
+from reasonir.serve.batching import BatchPolicy, Calibration, MicroBatcher, calibrate
 from reasonir.serve.config import ServeConfig
 
 Rerank = Literal["none", "llm", "cross-encoder"]
@@ -132,7 +132,8 @@ class SearchService:
         self.cross_encoder = cross_encoder
         self._lock = threading.RLock()  # building a pipeline may start the LLM under the same lock
         self._pipelines: dict[tuple[bool, str], Any] = {}
-        self.batcher: MicroBatcher[str, _Outcome] = MicroBatcher(self._run_batch, max_batch=self.config.max_batch)
+        self.batcher: MicroBatcher[str, _Outcome] = MicroBatcher(self._run_batch, self._first_policy())
+        self.calibration: Calibration | None = None  # set by warm_up under the bounded rule
 
     @classmethod
     def from_index(cls, folder: str | Path, *, model: str | None = None, config: ServeConfig | None = None,
@@ -161,10 +162,33 @@ class SearchService:
         service.warm_up()
         return service
 
+    def _first_policy(self) -> BatchPolicy:
+        """The policy before :meth:`warm_up` measures: the configured rule, capped at ``max_batch``."""
+        c = self.config
+        wait_s = 0.0 if c.max_wait_ms is None else c.max_wait_ms / 1000
+        return BatchPolicy(c.batching, c.max_batch, wait_s)
+
     def warm_up(self) -> None:
         """Run one query so the encoder is loaded before the first request, not during it (a cross-encoder is
-        loaded already; warming it would score a whole rerank depth of pairs at every start)."""
+        loaded already; warming it would score a whole rerank depth of pairs at every start). Under the ``bounded``
+        rule, then time searches by batch size and set the batch cap and wait from them (serve/batching.py)."""
         self._run_batch((1, False, "none"), ["warm up"])
+        if self.config.batching != "bounded" or self.config.max_batch == 1:
+            return
+        from reasonir.models.auto import probe_texts
+
+        queries, _ = probe_texts()  # 20 queries of several domains and lengths, the encoder probe's
+        wait_s = None if self.config.max_wait_ms is None else self.config.max_wait_ms / 1000
+        self.calibration = calibrate(lambda texts: self._run_batch((10, False, "none"), texts), queries,
+                                     self.config.max_batch, max_wait_s=wait_s)
+        self.batcher.policy = self.calibration.policy
+
+    def batching(self) -> dict[str, Any]:
+        """The batching rule in force, and what calibrating it measured (``/health``)."""
+        if self.calibration is not None:
+            return self.calibration.as_dict()
+        policy = self.batcher.policy
+        return {"rule": policy.rule, "cap": policy.cap, "max_wait_ms": round(policy.max_wait_s * 1e3, 3)}
 
     def features(self) -> dict[str, Any]:
         """What requests may ask for: rewriting and LLM reranking need an LLM, cross-encoder reranking a model."""

@@ -1,5 +1,7 @@
 // The search page: POST /search, then render results with textContent only (document text is never HTML).
 // A result's title opens the whole document (GET /documents/{id}) in a dialog.
+// The address holds the search (/?q=...&k=...): a page opened, reloaded or bookmarked at such an address runs
+// that search, and each search typed in writes its query and k there, so a result page can be shared.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -104,9 +106,53 @@ function render(data) {
   $("summary").hidden = false;
 }
 
-async function search(event) {
+// The search the address asks for ({query, k}; k null when absent or not a positive whole number), or null.
+function searchFromAddress() {
+  const params = new URLSearchParams(window.location.search);
+  const query = params.get("q");
+  if (!query || !query.trim()) return null;
+  const k = Number(params.get("k"));
+  return { query, k: Number.isInteger(k) && k >= 1 ? k : null };
+}
+
+// Write the search on screen into the address. A search typed in adds a history entry when the address changes
+// (Back returns to the previous search); one the address asked for only completes it (k filled in), in place.
+function keepInAddress(query, k, fromAddress) {
+  const address = `${window.location.pathname}?${new URLSearchParams({ q: query, k: String(k) })}`;
+  if (fromAddress || address === window.location.pathname + window.location.search) {
+    history.replaceState(null, "", address);
+  } else {
+    history.pushState(null, "", address);
+  }
+  document.title = `${query} · reasonir search`;
+}
+
+// Fill the form from the address and search, when it names a query (a page load, Back or Forward); an address
+// without one (Back to the bare page) shows the bare page.
+function searchTheAddress() {
+  const wanted = searchFromAddress();
+  if (!wanted) {
+    latest++; // an answer still on its way is for a search no longer asked for
+    $("query").value = "";
+    $("error").hidden = true;
+    clearResults();
+    setBusy(false);
+    document.title = "reasonir search";
+    return;
+  }
+  $("query").value = wanted.query;
+  if (wanted.k !== null) $("k").value = String(wanted.k);
+  search(true);
+}
+
+function submitted(event) {
   event.preventDefault();
+  search(false);
+}
+
+async function search(fromAddress) {
   const mine = ++latest;
+  keepInAddress($("query").value, $("k").value, fromAddress);
   $("error").hidden = true;
   clearResults();
   setBusy(true);
@@ -150,6 +196,8 @@ async function openDocument(id) {
   }
 }
 
-$("search-form").addEventListener("submit", search);
+$("search-form").addEventListener("submit", submitted);
 $("document-close").addEventListener("click", () => $("document").close());
-loadInfo();
+window.addEventListener("popstate", searchTheAddress);
+// The limits and the stored API key come first: a search the address asks for is sent with them
+loadInfo().then(searchTheAddress);

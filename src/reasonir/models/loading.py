@@ -1,0 +1,96 @@
+"""Loading a sentence-transformers model in a resolved backend, and naming a model for caches.
+
+These sit below both :mod:`reasonir.models.encoder` (``load_encoder``: decide the backend, then load) and
+:mod:`reasonir.models.auto` (the ``auto`` probe loads fp32 and keys its verdicts by a model's identity): kept in
+either of them, the other had to import it back, and the two modules imported each other.
+"""
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reasonir.data.atomic import atomic_open
+from reasonir.models import backends
+from reasonir.models.backends import ResolvedBackend, apply_backend
+from reasonir.models.resolve import resolve_model
+from reasonir.optional import require
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+
+def import_sentence_transformers():
+    return require("sentence_transformers", "models", purpose="dense retrieval")
+
+
+def load_as(name_or_path: str | None, device: str | None, backend: ResolvedBackend) -> SentenceTransformer:
+    """Load ``name_or_path`` and run it in ``backend``, already resolved (``auto`` decided): what
+    :func:`reasonir.models.encoder.load_encoder` does after deciding, and what the ``auto`` probe loads its fp32
+    reference with (it must not decide, it is deciding)."""
+    st = import_sentence_transformers()
+    resolved = resolve_model(name_or_path)
+    # Folders trained with an LLM backbone name reasonir's own modules (models/bidirectional.py) in modules.json
+    from reasonir.models.bidirectional import uses_reasonir_modules
+
+    trusted = Path(resolved).is_dir() and uses_reasonir_modules(resolved)
+    model = st.SentenceTransformer(resolved, device=device, trust_remote_code=trusted)
+    if backend == "torch":
+        return model
+    if backend != "torch-bf16" and device not in (None, "cpu"):
+        raise ValueError(f"encoder backend {backend} runs on the CPU only, not on {device}")
+    return apply_backend(model, backend, model_identity(name_or_path))
+
+
+def folder_fingerprint(folder: str | Path) -> str:
+    """An identity for weights on disk: file names, sizes and contents, so the same weights installed again (new
+    modification times: a reinstalled package, a copied folder) keep their identity, and with it their exports,
+    backend verdicts and cached embeddings, while a model retrained into the same folder gets a new one.
+
+    Contents are read once per state of the files: the digest is kept in ``encoders/fingerprints/`` under a key
+    of the files' names, sizes and modification times, so an unchanged folder costs a ``stat`` per file.
+
+    >>> import tempfile, pathlib
+    >>> a, b = pathlib.Path(tempfile.mkdtemp()), pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (a / "w.bin").write_bytes(b"weights"), (b / "w.bin").write_bytes(b"weights")
+    >>> folder_fingerprint(a) == folder_fingerprint(b)
+    True
+    """
+    root = Path(folder).resolve()
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    stats = hashlib.sha256(str(root).encode())
+    for path in files:
+        stat = path.stat()
+        stats.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return _content_fingerprint(root, tuple(files), stats.hexdigest()[:32])
+
+
+@lru_cache(maxsize=64)
+def _content_fingerprint(root: Path, files: tuple[Path, ...], stat_key: str) -> str:
+    memo = backends.encoder_cache_dir() / "fingerprints" / stat_key
+    try:
+        return memo.read_text(encoding="utf-8").strip()
+    except OSError:
+        pass
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(f"{path.relative_to(root)}\0{path.stat().st_size}\n".encode())
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 22):
+                digest.update(block)
+    fingerprint = digest.hexdigest()[:16]
+    try:
+        with atomic_open(memo, overwrite=True) as fh:
+            fh.write(fingerprint + "\n")
+    except OSError:  # a read-only cache: the fingerprint is still right, only computed again next time
+        pass
+    return fingerprint
+
+
+def model_identity(name_or_path: str) -> str:
+    """Identity of a model given by name: the resolved name, plus a fingerprint when it is a folder."""
+    resolved = resolve_model(name_or_path)
+    if Path(resolved).is_dir():
+        return f"{Path(resolved).resolve()}@{folder_fingerprint(resolved)}"
+    return resolved
