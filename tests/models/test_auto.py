@@ -197,7 +197,9 @@ def test_the_real_probe_measures_ct2_against_fp32_on_this_cpu():
     pytest.importorskip("ctranslate2", reason="pip install 'reasonir[ct2]'")
     fp32, ct2 = probe(None, ["ct2"], "cpu")
     assert ct2.error is None and ct2.min_cosine > 0.9999 and ct2.top1 == 1.0, ct2
-    assert TOLERANCE.violation(ct2) is None and ct2.speedup > 0 and fp32.texts_per_s > 0
+    assert TOLERANCE.violation(ct2) is None and fp32.texts_per_s > 0
+    # the same arithmetic on one thread: within a few times fp32 (its worker thread counted: not 100x)
+    assert 0.3 < ct2.speedup < 4, ct2
 
 
 def test_kendall_tau_and_agreement_measures():

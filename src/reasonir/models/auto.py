@@ -18,8 +18,9 @@ and bf16 is emulated (slower than fp32) (``benchmarks/results/encoding_backends*
    first side alternating from batch to batch (A B C, C B A, ...). Quality is agreement with fp32 on those texts:
    the cosine of each text's embeddings, and per query the ranking of the 20 passages (Kendall tau, and the top
    passage). Speed is the CPU time of the
-   probing thread, on one thread: a machine shared with other work slows wall-clock passes by 2x and more, at
-   random, while CPU time varies far less. About 4 seconds for MiniLM, 9.5 in all on a new machine where
+   probing process, computing on one thread: a machine shared with other work slows wall-clock passes by 2x and
+   more, at random, while CPU time varies far less. The process's, not the calling thread's: CTranslate2 computes
+   on a worker thread of its own, which the caller's clock missed (ct2 then read as 111x fp32). About 4 seconds for MiniLM, 9.5 in all on a new machine where
    ``onnx-int8`` is a candidate (its one-time export, kept and reused by every later load, included).
 3. **Verdict** (:func:`pick`): the fastest candidate within :data:`TOLERANCE` and at least :data:`MIN_SPEEDUP`
    times fp32's speed; otherwise ``torch``. It is kept as JSON in ``encoders/<model>/auto-<key>.json`` under
@@ -70,7 +71,7 @@ from reasonir.models.backends import (
     RESOLVED_BACKENDS, EncoderBackend, ResolvedBackend, apply_backend, check_backend, effective_backend, model_folder,
 )
 
-PROBE_LAYOUT = 2  # bump when the probe texts, its measures or TOLERANCE change: cached verdicts are then redone
+PROBE_LAYOUT = 3  # bump when the probe texts, its measures or TOLERANCE change: cached verdicts are then redone
 PROBE_BATCH = 8  # texts per forward pass in the probe, grouped by length as sentence-transformers groups them
 SPEED_REPEATS = 1  # timed passes over the probe texts per side, after the untimed one that measures quality
 
@@ -307,14 +308,14 @@ def probe(model_name: str | None, backends: Sequence[ResolvedBackend], device: s
 
 def _encode(model: Any, texts: Sequence[str], batches: Sequence[Sequence[int]]) -> tuple[np.ndarray, float]:
     """Unit vectors of the texts ``batches`` name (lists of indices into ``texts``), one forward pass per batch,
-    in the order the batches list them; and the CPU seconds the calling thread spent (the probe runs on one
-    thread, see :func:`probe`)."""
+    in the order the batches list them; and the CPU seconds the process spent, every thread counted (the probe
+    computes on one thread, see :func:`probe`; CTranslate2's is not the caller's)."""
     parts = []
-    start = time.thread_time()
+    start = time.process_time()
     for batch in batches:
         parts.append(model.encode([texts[i] for i in batch], batch_size=len(batch), normalize_embeddings=True,
                                   convert_to_numpy=True, show_progress_bar=False))
-    return np.concatenate([np.asarray(p, dtype=np.float32) for p in parts]), time.thread_time() - start
+    return np.concatenate([np.asarray(p, dtype=np.float32) for p in parts]), time.process_time() - start
 
 
 @contextlib.contextmanager
