@@ -26,7 +26,8 @@ Parts (``BENCH_PART``, comma separated; both by default):
 
 Each part updates its own key of the output file, so the parts can run apart.
 
-Run:  flock /tmp/reasonir-bench.lock .venv/bin/python benchmarks/bench_encoding_profile.py   (BENCH_PART=speed|quality, BENCH_FRESH=0 to reuse cached vectors,
+Run:  flock /tmp/reasonir-bench.lock .venv/bin/python benchmarks/bench_encoding_profile.py
+      (BENCH_PART=speed|quality, BENCH_FRESH=0 to reuse cached vectors,
       BENCH_SIDES=auto,ct2,ct2-int8,onnx-int8  BENCH_DOCS=256  BENCH_ROUNDS=2  SCIFACT=PATH  BENCH_OUT=NAME.json)
 Writes benchmarks/results/encoding_backends_avx2.json on a CPU without bf16 or int8 dot-product units, else
 benchmarks/results/encoding_profile.json.
@@ -196,7 +197,8 @@ def speed(texts: list[str]) -> dict[str, Any]:
                        "forward_gflop_per_pass": round(gflop, 1),
                        "forward_gflops": round(gflop / per_stage["model forward"], 1),
                        "forward_share_of_matmul_rate": round(gflop / per_stage["model forward"] / max(ceiling), 3)}
-    record.update({"sides_asked": SIDES, "documents": len(texts), "batch_size": BATCH, "max_seq_length": MAX_TOKENS, "rounds": ROUNDS,
+    record.update({"sides_asked": SIDES, "documents": len(texts), "batch_size": BATCH, "max_seq_length": MAX_TOKENS,
+                   "rounds": ROUNDS,
                    "order": "A B C C B A per round", "torch_threads": torch.get_num_threads(),
                    "baseline": BASELINE + " (sentence_transformers.SentenceTransformer.encode, fp32)",
                    "torch_fp32_matmul_gflops_2048": {"before": ceiling[0], "after": ceiling[1]},

@@ -67,7 +67,8 @@ def test_a_gpu_device_has_no_cpu_candidates():
 
 @pytest.mark.parametrize("flags", [HASWELL, SKYLAKE_SP])
 def test_an_avx2_only_cpu_gets_fp32_torch_without_a_probe(flags, tmp_path):
-    choice = resolve_backend("auto", flags=flags, onnx_installed=True, ct2_installed=False, device="cpu", probe_with=never_probe,
+    choice = resolve_backend("auto", flags=flags, onnx_installed=True, ct2_installed=False,
+                             device="cpu", probe_with=never_probe,
                              cache_root=tmp_path, announce=False)
     assert (choice.backend, choice.cached, choice.measurements) == ("torch", False, ())
     assert "no bf16 or int8 dot-product units" in choice.reason
@@ -117,7 +118,8 @@ def test_an_avx2_cpu_without_ctranslate2_gets_fp32_and_is_told_how_to_add_it(tmp
 ])
 def test_the_probe_outcome_decides(probed, expected, tmp_path):
     fake = outcome(**probed)
-    choice = resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=True, ct2_installed=False, device="cpu", probe_with=fake,
+    choice = resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=True, ct2_installed=False,
+                             device="cpu", probe_with=fake,
                              cache_root=tmp_path, announce=False)
     assert choice.backend == expected and fake.calls == [("torch-bf16", "onnx-int8")]
     assert choice.reason.startswith("fp32 kept") == (expected == "torch")
@@ -126,14 +128,16 @@ def test_the_probe_outcome_decides(probed, expected, tmp_path):
 
 def test_the_verdict_is_kept_per_machine_and_read_back_with_a_note(tmp_path, capsys):
     fake = outcome(**{"torch-bf16": m("torch-bf16", 3.0), "onnx-int8": m("onnx-int8", 1.3)})
-    first = resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=True, ct2_installed=False, device="cpu", probe_with=fake,
+    first = resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=True, ct2_installed=False,
+                            device="cpu", probe_with=fake,
                             cache_root=tmp_path)
     assert not first.cached and first.verdict_file
     record = json.loads(open(first.verdict_file, encoding="utf-8").read())
     assert record["backend"] == "torch-bf16" and record["tolerance"]["min_cosine"] == TOLERANCE.min_cosine
     assert [m["backend"] for m in record["measurements"]] == ["torch", "torch-bf16", "onnx-int8"]
 
-    again = resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=True, ct2_installed=False, device="cpu", probe_with=fake,
+    again = resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=True, ct2_installed=False,
+                            device="cpu", probe_with=fake,
                             cache_root=tmp_path)
     assert again.cached and again.backend == "torch-bf16" and len(fake.calls) == 1
     assert "cached verdict" in again.describe() and again.verdict_file == first.verdict_file
@@ -141,16 +145,19 @@ def test_the_verdict_is_kept_per_machine_and_read_back_with_a_note(tmp_path, cap
     assert len(printed) == 1 and "torch-bf16" in printed[0]  # the choice is printed once per process and model
 
     # another CPU (another flag set) or other candidates: another verdict, probed anew
-    resolve_backend("auto", flags=SAPPHIRE_RAPIDS | {"avx512_fp16"}, onnx_installed=True, ct2_installed=False, device="cpu",
+    resolve_backend("auto", flags=SAPPHIRE_RAPIDS | {"avx512_fp16"}, onnx_installed=True, ct2_installed=False,
+                    device="cpu",
                     probe_with=fake, cache_root=tmp_path, announce=False)
-    resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=False, ct2_installed=False, device="cpu", probe_with=fake,
+    resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=False, ct2_installed=False,
+                    device="cpu", probe_with=fake,
                     cache_root=tmp_path, announce=False)
     assert fake.calls[1:] == [("torch-bf16", "onnx-int8"), ("torch-bf16",)]
 
 
 def test_an_unreadable_or_foreign_verdict_is_measured_again(tmp_path):
     fake = outcome(**{"torch-bf16": m("torch-bf16", 3.0)})
-    args = dict(flags=SAPPHIRE_RAPIDS, onnx_installed=False, ct2_installed=False, device="cpu", probe_with=fake, cache_root=tmp_path,
+    args = dict(flags=SAPPHIRE_RAPIDS, onnx_installed=False, ct2_installed=False,
+                device="cpu", probe_with=fake, cache_root=tmp_path,
                 announce=False)
     path = resolve_backend("auto", **args).verdict_file
     with open(path, "w", encoding="utf-8") as fh:

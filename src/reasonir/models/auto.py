@@ -362,8 +362,8 @@ def resolve_backend(requested: str | None = "auto", model_name: str | None = Non
     """The backend that runs ``model_name`` when ``requested`` is asked for: an explicit backend as it is (after
     :func:`reasonir.models.backends.effective_backend`'s bf16 fallback), ``auto`` as the module doc describes.
 
-    ``flags``, ``onnx_installed``, ``ct2_installed`` and ``probe_with`` stand in for this CPU, its packages and the real probe
-    (tests); ``cache_root`` for ``$REASONIR_CACHE/encoders``.
+    ``flags``, ``onnx_installed``, ``ct2_installed`` and ``probe_with`` stand in for this CPU, its packages and the
+    real probe (tests); ``cache_root`` for ``$REASONIR_CACHE/encoders``.
     """
     requested = check_backend(requested)
     if requested != "auto":
