@@ -43,26 +43,32 @@ def m(backend, speedup, cosine=0.9999, tau=0.99, top1=1.0, error=None):
     return Measurement(backend, 10.0 * speedup, cosine, tau, top1, speedup, error=error)
 
 
-@pytest.mark.parametrize("flags, onnx, expected", [
-    (HASWELL, True, ()),
-    (SKYLAKE_SP, True, ()),
-    (CASCADE_LAKE, True, ("onnx-int8",)),
-    (CASCADE_LAKE, False, ()),  # int8 needs onnxruntime
-    (SAPPHIRE_RAPIDS, True, ("torch-bf16", "onnx-int8")),
-    (SAPPHIRE_RAPIDS, False, ("torch-bf16",)),
-    (GRAVITON3, True, ("torch-bf16", "onnx-int8")),
+@pytest.mark.parametrize("flags, onnx, ct2, expected", [
+    (HASWELL, True, False, ()),
+    (SKYLAKE_SP, True, False, ()),
+    (CASCADE_LAKE, True, False, ("onnx-int8",)),
+    (CASCADE_LAKE, False, False, ()),  # int8 needs onnxruntime or ctranslate2
+    (SAPPHIRE_RAPIDS, True, False, ("torch-bf16", "onnx-int8")),
+    (SAPPHIRE_RAPIDS, False, False, ("torch-bf16",)),
+    (GRAVITON3, True, False, ("torch-bf16", "onnx-int8")),
+    # ctranslate2 installed: fp32 ct2 on every CPU, its int8 only with int8 dot products (as onnx-int8)
+    (HASWELL, True, True, ("ct2",)),
+    (SKYLAKE_SP, False, True, ("ct2",)),
+    (CASCADE_LAKE, False, True, ("ct2-int8", "ct2")),
+    (SAPPHIRE_RAPIDS, True, True, ("torch-bf16", "onnx-int8", "ct2-int8", "ct2")),
 ])
-def test_candidates_come_from_the_cpu_flags(flags, onnx, expected):
-    assert candidates(flags, onnx_installed=onnx, device="cpu") == expected
+def test_candidates_come_from_the_cpu_flags(flags, onnx, ct2, expected):
+    assert candidates(flags, onnx_installed=onnx, ct2_installed=ct2, device="cpu") == expected
 
 
 def test_a_gpu_device_has_no_cpu_candidates():
-    assert candidates(SAPPHIRE_RAPIDS, onnx_installed=True, device="cuda:0") == ()
+    assert candidates(SAPPHIRE_RAPIDS, onnx_installed=True, ct2_installed=False, device="cuda:0") == ()
 
 
 @pytest.mark.parametrize("flags", [HASWELL, SKYLAKE_SP])
 def test_an_avx2_only_cpu_gets_fp32_torch_without_a_probe(flags, tmp_path):
-    choice = resolve_backend("auto", flags=flags, onnx_installed=True, device="cpu", probe_with=never_probe,
+    choice = resolve_backend("auto", flags=flags, onnx_installed=True, ct2_installed=False,
+                             device="cpu", probe_with=never_probe,
                              cache_root=tmp_path, announce=False)
     assert (choice.backend, choice.cached, choice.measurements) == ("torch", False, ())
     assert "no bf16 or int8 dot-product units" in choice.reason
@@ -77,11 +83,26 @@ def test_an_avx2_only_cpu_loads_the_real_encoder_in_fp32(monkeypatch):
     from reasonir.retrieve.dense import DenseRetriever
 
     monkeypatch.setattr(auto, "cpu_flags", lambda: HASWELL)
+    monkeypatch.setattr(auto, "_installed", lambda *modules: "ctranslate2" not in modules)  # a CPU without it
     monkeypatch.setattr(auto, "_measure", never_probe)
     model = load_encoder()
     assert type(model[0].auto_model).__name__ == "BertModel"
     assert {p.dtype for p in model.parameters()} == {torch.float32}
     assert DenseRetriever(show_progress=False, use_cache=False).encoder_backend == "torch"
+
+
+@pytest.mark.parametrize("speedup, expected", [(1.5, "ct2"), (1.1, "torch")])
+def test_an_avx2_cpu_with_ctranslate2_probes_ct2_and_keeps_it_only_when_clearly_faster(speedup, expected, tmp_path):
+    fake = outcome(ct2=m("ct2", speedup))
+    choice = resolve_backend("auto", flags=HASWELL, onnx_installed=True, ct2_installed=True, device="cpu",
+                             probe_with=fake, cache_root=tmp_path, announce=False)
+    assert fake.calls == [("ct2",)] and choice.backend == expected  # no int8 candidate without int8 dot products
+
+
+def test_an_avx2_cpu_without_ctranslate2_gets_fp32_and_is_told_how_to_add_it(tmp_path):
+    choice = resolve_backend("auto", flags=HASWELL, onnx_installed=True, ct2_installed=False, device="cpu",
+                             probe_with=never_probe, cache_root=tmp_path, announce=False)
+    assert choice.backend == "torch" and "pip install 'reasonir[ct2]'" in choice.reason
 
 
 @pytest.mark.parametrize("probed, expected", [
@@ -97,7 +118,8 @@ def test_an_avx2_only_cpu_loads_the_real_encoder_in_fp32(monkeypatch):
 ])
 def test_the_probe_outcome_decides(probed, expected, tmp_path):
     fake = outcome(**probed)
-    choice = resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=True, device="cpu", probe_with=fake,
+    choice = resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=True, ct2_installed=False,
+                             device="cpu", probe_with=fake,
                              cache_root=tmp_path, announce=False)
     assert choice.backend == expected and fake.calls == [("torch-bf16", "onnx-int8")]
     assert choice.reason.startswith("fp32 kept") == (expected == "torch")
@@ -106,14 +128,16 @@ def test_the_probe_outcome_decides(probed, expected, tmp_path):
 
 def test_the_verdict_is_kept_per_machine_and_read_back_with_a_note(tmp_path, capsys):
     fake = outcome(**{"torch-bf16": m("torch-bf16", 3.0), "onnx-int8": m("onnx-int8", 1.3)})
-    first = resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=True, device="cpu", probe_with=fake,
+    first = resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=True, ct2_installed=False,
+                            device="cpu", probe_with=fake,
                             cache_root=tmp_path)
     assert not first.cached and first.verdict_file
     record = json.loads(open(first.verdict_file, encoding="utf-8").read())
     assert record["backend"] == "torch-bf16" and record["tolerance"]["min_cosine"] == TOLERANCE.min_cosine
     assert [m["backend"] for m in record["measurements"]] == ["torch", "torch-bf16", "onnx-int8"]
 
-    again = resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=True, device="cpu", probe_with=fake,
+    again = resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=True, ct2_installed=False,
+                            device="cpu", probe_with=fake,
                             cache_root=tmp_path)
     assert again.cached and again.backend == "torch-bf16" and len(fake.calls) == 1
     assert "cached verdict" in again.describe() and again.verdict_file == first.verdict_file
@@ -121,16 +145,19 @@ def test_the_verdict_is_kept_per_machine_and_read_back_with_a_note(tmp_path, cap
     assert len(printed) == 1 and "torch-bf16" in printed[0]  # the choice is printed once per process and model
 
     # another CPU (another flag set) or other candidates: another verdict, probed anew
-    resolve_backend("auto", flags=SAPPHIRE_RAPIDS | {"avx512_fp16"}, onnx_installed=True, device="cpu",
+    resolve_backend("auto", flags=SAPPHIRE_RAPIDS | {"avx512_fp16"}, onnx_installed=True, ct2_installed=False,
+                    device="cpu",
                     probe_with=fake, cache_root=tmp_path, announce=False)
-    resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=False, device="cpu", probe_with=fake,
+    resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=False, ct2_installed=False,
+                    device="cpu", probe_with=fake,
                     cache_root=tmp_path, announce=False)
     assert fake.calls[1:] == [("torch-bf16", "onnx-int8"), ("torch-bf16",)]
 
 
 def test_an_unreadable_or_foreign_verdict_is_measured_again(tmp_path):
     fake = outcome(**{"torch-bf16": m("torch-bf16", 3.0)})
-    args = dict(flags=SAPPHIRE_RAPIDS, onnx_installed=False, device="cpu", probe_with=fake, cache_root=tmp_path,
+    args = dict(flags=SAPPHIRE_RAPIDS, onnx_installed=False, ct2_installed=False,
+                device="cpu", probe_with=fake, cache_root=tmp_path,
                 announce=False)
     path = resolve_backend("auto", **args).verdict_file
     with open(path, "w", encoding="utf-8") as fh:
@@ -170,6 +197,16 @@ def test_the_probe_measures_int8_against_fp32_on_the_same_texts():
     assert int8.error is None and 0.9 < int8.min_cosine < 1.0 and -1.0 <= int8.mean_tau <= 1.0
     assert TOLERANCE.violation(int8) is None, int8  # the VNNI preset: equal to fp32 on SciFact, within tolerance
     assert int8.texts_per_s > 0 and fp32.texts_per_s > 0
+
+
+def test_the_real_probe_measures_ct2_against_fp32_on_this_cpu():
+    """CTranslate2 in fp32 runs the same arithmetic as torch: equal within tolerance on any CPU it runs on."""
+    pytest.importorskip("ctranslate2", reason="pip install 'reasonir[ct2]'")
+    fp32, ct2 = probe(None, ["ct2"], "cpu")
+    assert ct2.error is None and ct2.min_cosine > 0.9999 and ct2.top1 == 1.0, ct2
+    assert TOLERANCE.violation(ct2) is None and fp32.texts_per_s > 0
+    # the same arithmetic on one thread: within a few times fp32 (its worker thread counted: not 100x)
+    assert 0.3 < ct2.speedup < 4, ct2
 
 
 def test_kendall_tau_and_agreement_measures():

@@ -117,3 +117,31 @@ def test_missing_onnxruntime_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` fail as if not installed
     with pytest.raises(MissingOptionalDependency, match=r"pip install 'reasonir\[onnx\]'"):
         load_encoder(backend="onnx")
+
+
+def test_ct2_agrees_with_sentence_transformers_and_reuses_its_conversion(reference):
+    """A real round trip: the packaged MiniLM converted for CTranslate2, encoded, compared with fp32 torch."""
+    ct2 = pytest.importorskip("ctranslate2", reason="pip install 'reasonir[ct2]'")
+    model = load_encoder(backend="ct2")
+    engine = model[0].model
+    assert type(engine).__name__ == "Ct2Transformer" and engine.exported_now and engine.compute_type == "float32"
+    assert engine.path.name == f"ct2-{ct2.__version__}" and (engine.path / "model.bin").is_file()
+    vectors = model.encode(TEXTS, normalize_embeddings=True, batch_size=2)  # batches of unequal lengths: padding
+    cosines = (vectors * reference).sum(axis=1)
+    assert cosines.min() > 0.999, cosines
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+    stamp = (engine.path / "model.bin").stat().st_mtime_ns
+    int8 = load_encoder(backend="ct2-int8")  # the same conversion, quantized at load
+    assert not int8[0].model.exported_now and int8[0].model.path == engine.path
+    assert (engine.path / "model.bin").stat().st_mtime_ns == stamp
+    assert (int8.encode(TEXTS, normalize_embeddings=True) * reference).sum(axis=1).min() > 0.98
+    assert not list(engine.path.parent.glob(".ct2-*")), "no temporary conversion folder left behind"
+
+
+def test_missing_ctranslate2_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ctranslate2", None)
+    with pytest.raises(MissingOptionalDependency, match=r"pip install 'reasonir\[ct2\]'"):
+        load_encoder(backend="ct2")

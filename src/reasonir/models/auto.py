@@ -2,27 +2,33 @@
 
 Which backend is fastest depends on the CPU, not on reasonir: all-MiniLM-L6-v2 at 256 tokens ran ``torch-bf16``
 2.2x faster than fp32 on a Xeon with AMX, where ``onnx-int8`` was 1.2x; on an AVX2-only Xeon ``onnx-int8`` was 1.3x
-and bf16 is emulated (slower than fp32) (``benchmarks/results/encoding_backends*.json``). So ``auto`` decides per model and machine, in three steps:
+and bf16 is emulated (slower than fp32); on a 2-core AVX2 EPYC, CTranslate2 in fp32 (``ct2``) was 1.75x torch on
+the probe's mix of queries and passages and 1.08x on abstracts at 256 tokens, int8 no faster there
+(``benchmarks/results/encoding_backends*.json``). So ``auto`` decides per model and machine, in three steps:
 
-1. **Candidates**, from the CPU's flags alone (:func:`candidates`): ``torch-bf16`` where the CPU computes in bf16
-   (AVX512-BF16, AMX-BF16, Arm BF16); ``onnx-int8`` where it has int8 dot-product instructions (VNNI, AMX-INT8, Arm
-   dot product) and onnxruntime is installed. Without int8 dot products (AVX2), int8 runs through a saturating
-   u8 x s8 instruction and moved SciFact nDCG@10 by 0.0064 (outside the 0.005 band of "equal quality"), so it is
-   no candidate there. No candidate (an AVX2-only CPU), a GPU, or a model object passed in (a model in training:
-   its fp32 weights stay untouched) means ``torch`` at once, with no probe.
+1. **Candidates**, from the CPU's flags and the installed engines (:func:`candidates`): ``torch-bf16`` where the
+   CPU computes in bf16 (AVX512-BF16, AMX-BF16, Arm BF16); ``onnx-int8`` and ``ct2-int8`` where it has int8
+   dot-product instructions (VNNI, AMX-INT8, Arm dot product) and onnxruntime / ctranslate2 is installed; ``ct2``
+   (CTranslate2 in fp32, the same arithmetic as torch, so equal quality on any CPU) wherever ctranslate2 is
+   installed. Without int8 dot products (AVX2), int8 runs through a saturating u8 x s8 instruction and moved
+   SciFact nDCG@10 by 0.0064 (onnx-int8; outside the band of "equal quality"), so int8 is no candidate there. No
+   candidate (an AVX2-only CPU without ctranslate2), a GPU, or a model object passed in (a model in training: its
+   fp32 weights stay untouched) means ``torch`` at once, with no probe.
 2. **Probe** (:func:`probe`): fp32 and each candidate encode the same fixed texts (``probe_texts.json``: 20
    queries and their passages, 27 to 295 tokens, across domains) in the same batches: once untimed, which measures
    quality and prepares each batch shape's kernels, then once timed, every batch by each side back to back, the
    first side alternating from batch to batch (A B C, C B A, ...). Quality is agreement with fp32 on those texts:
    the cosine of each text's embeddings, and per query the ranking of the 20 passages (Kendall tau, and the top
    passage). Speed is the CPU time of the
-   probing thread, on one thread: a machine shared with other work slows wall-clock passes by 2x and more, at
-   random, while CPU time varies far less. About 4 seconds for MiniLM, 9.5 in all on a new machine where
+   probing process, computing on one thread: a machine shared with other work slows wall-clock passes by 2x and
+   more, at random, while CPU time varies far less. The process's, not the calling thread's: CTranslate2 computes
+   on a worker thread of its own, which the caller's clock missed (ct2 then read as 111x fp32). About 4 seconds for MiniLM, 9.5 in all on a new machine where
    ``onnx-int8`` is a candidate (its one-time export, kept and reused by every later load, included).
 3. **Verdict** (:func:`pick`): the fastest candidate within :data:`TOLERANCE` and at least :data:`MIN_SPEEDUP`
    times fp32's speed; otherwise ``torch``. It is kept as JSON in ``encoders/<model>/auto-<key>.json`` under
    :func:`reasonir.paths.cache_root`, the key made of the model identity, the candidates, the CPU signature
-   (:func:`reasonir.hardware.cpu_signature`) and the versions of torch, sentence-transformers and onnxruntime;
+   (:func:`reasonir.hardware.cpu_signature`) and the versions of torch, sentence-transformers, onnxruntime and
+   ctranslate2;
    written atomically, and probed by one process at a time (a file lock: the others then read its verdict).
    Delete the file to probe again. The choice and its reason are printed once per process and model (to stderr),
    and a dense index keeps them in its manifest.
@@ -30,11 +36,14 @@ and bf16 is emulated (slower than fp32) (``benchmarks/results/encoding_backends*
 An explicit backend always wins over ``auto``. The choice logic takes the flags and the probe as arguments, so it is
 tested for CPUs other than the one running the tests:
 
-    >>> candidates(frozenset({"avx2", "fma"}), onnx_installed=True, device="cpu")
+    >>> candidates(frozenset({"avx2", "fma"}), onnx_installed=True, ct2_installed=False, device="cpu")
     ()
-    >>> candidates(frozenset({"avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16"}), onnx_installed=True, device="cpu")
-    ('torch-bf16', 'onnx-int8')
-    >>> resolve_backend("auto", flags=frozenset({"avx2"}), device="cpu", announce=False).backend
+    >>> candidates(frozenset({"avx2", "fma"}), onnx_installed=True, ct2_installed=True, device="cpu")
+    ('ct2',)
+    >>> candidates(frozenset({"avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16"}), onnx_installed=True,
+    ...            ct2_installed=True, device="cpu")
+    ('torch-bf16', 'onnx-int8', 'ct2-int8', 'ct2')
+    >>> resolve_backend("auto", flags=frozenset({"avx2"}), ct2_installed=False, device="cpu", announce=False).backend
     'torch'
     >>> pick([Measurement("torch", 10.0), Measurement("torch-bf16", 31.0, 0.998, 0.987, 1.0, 3.1)])[0]
     'torch-bf16'
@@ -65,7 +74,7 @@ from reasonir.models.backends import (
 )
 from reasonir.models.loading import load_as, model_identity
 
-PROBE_LAYOUT = 2  # bump when the probe texts, its measures or TOLERANCE change: cached verdicts are then redone
+PROBE_LAYOUT = 3  # bump when the probe texts, its measures or TOLERANCE change: cached verdicts are then redone
 PROBE_BATCH = 8  # texts per forward pass in the probe, grouped by length as sentence-transformers groups them
 SPEED_REPEATS = 1  # timed passes over the probe texts per side, after the untimed one that measures quality
 
@@ -154,19 +163,28 @@ class BackendChoice:
 
 
 def candidates(flags: frozenset[str] | None = None, *, onnx_installed: bool | None = None,
-               device: str | None = None) -> tuple[ResolvedBackend, ...]:
+               ct2_installed: bool | None = None, device: str | None = None) -> tuple[ResolvedBackend, ...]:
     """The backends that can beat fp32 torch here (see the module doc), fastest-looking first; () for none."""
     if _on_gpu(device):
         return ()
     flags = cpu_flags() if flags is None else flags
     if onnx_installed is None:
-        onnx_installed = all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
+        onnx_installed = _installed("onnxruntime", "onnx")
+    if ct2_installed is None:
+        ct2_installed = _installed("ctranslate2")
     found: list[ResolvedBackend] = []
     if bf16_supported(flags):
         found.append("torch-bf16")
-    if int8_dot_supported(flags) and onnx_installed:
-        found.append("onnx-int8")
+    if int8_dot_supported(flags):
+        found += ["onnx-int8"] * onnx_installed + ["ct2-int8"] * ct2_installed
+    if ct2_installed:
+        found.append("ct2")
     return tuple(found)
+
+
+def _installed(*modules: str) -> bool:
+    """Whether every one of ``modules`` can be imported (found, not imported: no seconds spent loading them)."""
+    return all(importlib.util.find_spec(m) is not None for m in modules)
 
 
 def _on_gpu(device: str | None) -> bool:
@@ -291,14 +309,14 @@ def probe(model_name: str | None, backends: Sequence[ResolvedBackend], device: s
 
 def _encode(model: Any, texts: Sequence[str], batches: Sequence[Sequence[int]]) -> tuple[np.ndarray, float]:
     """Unit vectors of the texts ``batches`` name (lists of indices into ``texts``), one forward pass per batch,
-    in the order the batches list them; and the CPU seconds the calling thread spent (the probe runs on one
-    thread, see :func:`probe`)."""
+    in the order the batches list them; and the CPU seconds the process spent, every thread counted (the probe
+    computes on one thread, see :func:`probe`; CTranslate2's is not the caller's)."""
     parts = []
-    start = time.thread_time()
+    start = time.process_time()
     for batch in batches:
         parts.append(model.encode([texts[i] for i in batch], batch_size=len(batch), normalize_embeddings=True,
                                   convert_to_numpy=True, show_progress_bar=False))
-    return np.concatenate([np.asarray(p, dtype=np.float32) for p in parts]), time.thread_time() - start
+    return np.concatenate([np.asarray(p, dtype=np.float32) for p in parts]), time.process_time() - start
 
 
 @contextlib.contextmanager
@@ -319,7 +337,8 @@ def verdict_file(identity: str, backends: Sequence[ResolvedBackend], root: str |
     import hashlib
 
     parts = {"model": identity, "candidates": list(backends), "cpu": cpu_signature(flags),
-             "versions": {name: _version(name) for name in ("torch", "sentence-transformers", "onnxruntime")},
+             "versions": {name: _version(name)
+                          for name in ("torch", "sentence-transformers", "onnxruntime", "ctranslate2")},
              "layout": PROBE_LAYOUT}
     key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
     return model_folder(identity, root) / f"auto-{key}.json"
@@ -337,20 +356,20 @@ Probe = Callable[[str | None, Sequence[ResolvedBackend], str | None], list[Measu
 
 def resolve_backend(requested: str | None = "auto", model_name: str | None = None, device: str | None = None, *,
                     flags: frozenset[str] | None = None, onnx_installed: bool | None = None,
-                    probe_with: Probe = probe, cache_root: str | Path | None = None,
+                    ct2_installed: bool | None = None, probe_with: Probe = probe, cache_root: str | Path | None = None,
                     announce: bool = True) -> BackendChoice:
     """The backend that runs ``model_name`` when ``requested`` is asked for: an explicit backend as it is (after
     :func:`reasonir.models.backends.effective_backend`'s bf16 fallback), ``auto`` as the module doc describes.
 
-    ``flags``, ``onnx_installed`` and ``probe_with`` stand in for this CPU, its packages and the real probe
-    (tests); ``cache_root`` for ``$REASONIR_CACHE/encoders``.
+    ``flags``, ``onnx_installed``, ``ct2_installed`` and ``probe_with`` stand in for this CPU, its packages and the
+    real probe (tests); ``cache_root`` for ``$REASONIR_CACHE/encoders``.
     """
     requested = check_backend(requested)
     if requested != "auto":
         backend = effective_backend(requested)
         reason = "asked for" if backend == requested else "asked for torch-bf16; this CPU has no bf16 units"
         return BackendChoice(requested, backend, reason)
-    found = candidates(flags, onnx_installed=onnx_installed, device=device)
+    found = candidates(flags, onnx_installed=onnx_installed, ct2_installed=ct2_installed, device=device)
     if not found:
         choice = BackendChoice("auto", "torch", _no_candidate_reason(flags, device))
         return _announced(choice, model_name, announce)
@@ -376,8 +395,10 @@ def _no_candidate_reason(flags: frozenset[str] | None, device: str | None) -> st
         return "a GPU device: the CPU backends do not apply"
     flags = cpu_flags() if flags is None else flags
     if int8_dot_supported(flags):
-        return "no bf16 units, and onnxruntime (for int8) is not installed: pip install 'reasonir[onnx]'"
-    return "this CPU has no bf16 or int8 dot-product units (AVX512-BF16, AMX, VNNI), where fp32 is fastest"
+        return ("no bf16 units, and neither onnxruntime nor ctranslate2 (for int8) is installed: pip install "
+                "'reasonir[onnx]' or 'reasonir[ct2]'")
+    return ("this CPU has no bf16 or int8 dot-product units (AVX512-BF16, AMX, VNNI), and ctranslate2 (an fp32 engine "
+            "that may beat torch here: pip install 'reasonir[ct2]') is not installed; fp32 torch it is")
 
 
 def _measure(path: Path, model_name: str | None, found: tuple[ResolvedBackend, ...], device: str | None,

@@ -1,11 +1,13 @@
-"""Encoding backends: the same sentence-transformers model run in fp32 torch, bf16 torch, or ONNX Runtime.
+"""Encoding backends: the same sentence-transformers model run in fp32 torch, bf16 torch, ONNX Runtime or CTranslate2.
 
 ``auto`` (the default) picks one of them per model and machine by a short measured probe (see
 :mod:`reasonir.models.auto`). ``torch`` is sentence-transformers as loaded. ``torch-bf16`` casts the weights to
 bfloat16 where the CPU has bf16 instructions (AVX512-BF16, AMX, Armv8.6 BF16); elsewhere bf16 is emulated and slower
 than fp32, so it falls back to ``torch`` with a warning. ``onnx`` exports the transformer to ONNX (fp32) and runs it
 in ONNX Runtime; ``onnx-int8`` quantizes that graph's weights to int8 (dynamic quantization, activations quantized
-per batch) with the preset that suits this CPU (:func:`quantization_preset`).
+per batch) with the preset that suits this CPU (:func:`quantization_preset`). ``ct2`` converts the transformer for
+CTranslate2's ``Encoder`` (fp32, :mod:`reasonir.models.ct2_module`; ``pip install 'reasonir[ct2]'``) and ``ct2-int8``
+runs that conversion with int8 matrix products (weights quantized at load).
 
 Only the transformer module is replaced: tokenization, pooling and normalization stay sentence-transformers' own,
 so ``encode`` and every option of it behave as before. sentence-transformers' own ``backend="onnx"`` needs
@@ -16,7 +18,8 @@ transformers 5, so the export here uses torch's ONNX exporter and onnxruntime's 
 Exports are cached under ``$REASONIR_CACHE/encoders`` (default ``~/.cache/reasonir/encoders``), one folder per
 model identity and backend (int8: per quantization preset too, so a cache shared by two kinds of CPU never runs one's
 int8 graph on the other), written to a temporary folder and renamed, so a second load reuses them and an
-interrupted export leaves nothing half-written.
+interrupted export leaves nothing half-written. CTranslate2 conversions are kept per CTranslate2 version
+(``<model folder>/ct2-<version>``), shared by ``ct2`` and ``ct2-int8``.
 
 Example:
     >>> effective_backend("onnx")
@@ -26,7 +29,7 @@ Example:
     >>> effective_backend("fp8")
     Traceback (most recent call last):
     ...
-    ValueError: unknown encoder backend 'fp8'; expected one of auto, torch, torch-bf16, onnx, onnx-int8
+    ValueError: unknown encoder backend 'fp8'; expected one of auto, torch, torch-bf16, onnx, onnx-int8, ct2, ct2-int8
     >>> model = load_encoder(backend="onnx-int8")  # doctest: +SKIP
     >>> model.encode(["a query"], normalize_embeddings=True).shape  # doctest: +SKIP
     (1, 384)
@@ -54,13 +57,14 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ResolvedBackend = Literal["torch", "torch-bf16", "onnx", "onnx-int8"]  # what runs
+ResolvedBackend = Literal["torch", "torch-bf16", "onnx", "onnx-int8", "ct2", "ct2-int8"]  # what runs
 EncoderBackend = Literal["auto", ResolvedBackend]  # what may be asked for
 ENCODER_BACKENDS: tuple[EncoderBackend, ...] = ("auto", *get_args(ResolvedBackend))
 RESOLVED_BACKENDS: tuple[ResolvedBackend, ...] = get_args(ResolvedBackend)
 # The one default of every command and API that encodes (index, eval, compare, synthesize, label, serve ...)
 DEFAULT_ENCODER_BACKEND: EncoderBackend = "auto"
 ONNX_BACKENDS: tuple[ResolvedBackend, ...] = ("onnx", "onnx-int8")
+CT2_BACKENDS: tuple[ResolvedBackend, ...] = ("ct2", "ct2-int8")
 
 # optimum's AutoQuantizationConfig presets, by name; (weight type, per channel) as optimum sets them for dynamic
 # quantization. AVX2 without VNNI multiplies u8 x s8 with an instruction that saturates (vpmaddubsw), so its
@@ -139,7 +143,12 @@ def model_folder(identity: str, root: str | Path | None = None) -> Path:
 def export_folder(identity: str, backend: ResolvedBackend, root: str | Path | None = None,
                   preset: QuantPreset | None = None) -> Path:
     """Where the export of the model named ``identity`` for ``backend`` lives: ``<model folder>/<backend>``, and
-    for ``onnx-int8`` ``<model folder>/onnx-int8-<preset>`` (default: this CPU's preset)."""
+    for ``onnx-int8`` ``<model folder>/onnx-int8-<preset>`` (default: this CPU's preset), for ``ct2`` and
+    ``ct2-int8`` ``<model folder>/ct2-<CTranslate2 version>`` (one fp32 conversion; int8 is made at load)."""
+    if backend in CT2_BACKENDS:
+        from reasonir.models.ct2_module import ct2_version
+
+        return model_folder(identity, root) / f"ct2-{ct2_version()}"
     name = f"{backend}-{preset or quantization_preset()}" if backend == "onnx-int8" else backend
     return model_folder(identity, root) / name
 
@@ -160,6 +169,15 @@ def apply_backend(model: SentenceTransformer, backend: ResolvedBackend, identity
         return model
     transformer = model[0]
     folder = export_folder(identity, backend, cache_root)
+    if backend in CT2_BACKENDS:
+        from reasonir.models.ct2_module import COMPUTE_TYPES, Ct2Transformer, ensure_converted
+
+        converted, made = ensure_converted(transformer, folder)
+        if made:
+            logger.info("converted encoder for CTranslate2 to %s", converted)
+        transformer.model = Ct2Transformer(converted, transformer.model.config, compute_type=COMPUTE_TYPES[backend])
+        transformer.model.exported_now = made
+        return model
     path, exported = ensure_onnx(transformer, folder, backend)
     from reasonir.models.onnx_module import OnnxTransformer  # imports torch: only when a backend needs it
 
