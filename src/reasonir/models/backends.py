@@ -168,6 +168,8 @@ def apply_backend(model: SentenceTransformer, backend: ResolvedBackend, identity
         model[0].register_forward_hook(_outputs_to_fp32)
         return model
     transformer = model[0]
+    # the stand-in holds no torch parameters; FLOP counts (retrieve.compute) read the replaced model's from it
+    replaced = sum(p.numel() for p in transformer.model.parameters())
     folder = export_folder(identity, backend, cache_root)
     if backend in CT2_BACKENDS:
         from reasonir.models.ct2_module import COMPUTE_TYPES, Ct2Transformer, ensure_converted
@@ -176,13 +178,13 @@ def apply_backend(model: SentenceTransformer, backend: ResolvedBackend, identity
         if made:
             logger.info("converted encoder for CTranslate2 to %s", converted)
         transformer.model = Ct2Transformer(converted, transformer.model.config, compute_type=COMPUTE_TYPES[backend])
-        transformer.model.exported_now = made
+        transformer.model.exported_now, transformer.model.replaced_parameters = made, replaced
         return model
     path, exported = ensure_onnx(transformer, folder, backend)
     from reasonir.models.onnx_module import OnnxTransformer  # imports torch: only when a backend needs it
 
     transformer.model = OnnxTransformer(path, transformer.model.config, input_names=_input_names(transformer))
-    transformer.model.exported_now = exported
+    transformer.model.exported_now, transformer.model.replaced_parameters = exported, replaced
     return model
 
 

@@ -32,9 +32,12 @@ def flops(parameters: int | None, tokens: int) -> int | None:
 
 
 def encoder_parameters(model: object) -> int:
-    """All parameters of a torch module (a SentenceTransformer or CrossEncoder's model)."""
+    """All parameters of a torch module (a SentenceTransformer or CrossEncoder's model), counting those of a
+    transformer an ONNX or CTranslate2 stand-in replaced (``replaced_parameters``)."""
     inner = getattr(model, "model", model)  # CrossEncoder keeps its torch module in .model
-    return int(sum(p.numel() for p in inner.parameters()))  # type: ignore[attr-defined]
+    own = sum(p.numel() for p in inner.parameters())  # type: ignore[attr-defined]
+    stand_ins = sum(getattr(m, "replaced_parameters", 0) for m in inner.modules())  # type: ignore[attr-defined]
+    return int(own + stand_ins)
 
 
 def count_tokens(tokenizer: object, texts: list[str], max_length: int | None = None,
