@@ -1,15 +1,15 @@
-"""The main job on the bundled sample: ``reasonir adapt`` with sizes for a 10-minute run, and the labelled
+"""The main job on the bundled sample: ``reasonir adapt`` with sizes for a short run on 2 cores, and the labelled
 queries beside it for a before/after table.
 
 It is ``adapt`` (one code path): synthesize HQ and VL rows and the judge rows from the *documents* only (the
-sample's claims never reach the LLM), label them with the teacher, train the candidate recipes (and their
-cross-fitted copies), hand back the retriever that beats the base encoder on the judge rows (a fine-tuned encoder,
+sample's claims never reach the LLM), train the candidate recipe (``recipes``; ``distill`` adds the teacher's
+labels) and its cross-fitted copies, hand back the retriever that beats the base encoder on the judge rows (a fine-tuned encoder,
 a hybrid with BM25, or the base), index it, and evaluate BM25, the base, every candidate and the served retriever
 on the sample's 50 claims. SmolLM2-135M as the LLM proves the pipeline runs on a 2-core
 laptop, not that the data is good: point ``--llm-base-url`` at a capable model for that. A rerun resumes (and
 skips what is done); ``overwrite`` starts again.
 
-Example (about 10 minutes on 2 cores)::
+Example::
 
     reasonir demo --workdir demo-output
 """
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reasonir.adapt import AdaptConfig, AdaptResult, adapt
+from reasonir.adapt.config import Recipe
 from reasonir.llm.config import LLMConfig
 from reasonir.llm.types import LLM
 
@@ -44,6 +45,10 @@ class DemoConfig:
     vl_words: tuple[int, int] = (300, 600)  # the paper's range is 300-2000 words; SmolLM2's 2k window fits the short end
     # texts the teacher scores per row: 4 of the labeller's 8 keeps training within the demo's minutes
     label_candidates: int = 4
+    # one recipe (each is trained four times: on every seed and once per fold): with both, the demo's train stage
+    # took 40 of its 62 minutes on a loaded 2-core machine (2026-12-06), and every recipe's hybrid scored within
+    # 0.008 of the others on the sample's claims (benchmarks/results/judge_sample.json)
+    recipes: tuple[Recipe, ...] = ("contrastive",)
     base_model: str | None = None  # None: all-MiniLM-L6-v2 (reasonir.models.DEFAULT_ENCODER)
     llm: LLMConfig = field(default_factory=LLMConfig)  # the embedded SmolLM2 unless it names an endpoint
 
@@ -55,7 +60,7 @@ class DemoConfig:
                              train={"document_max_length": 128})
         config.synth.hq.candidates = self.hq_candidates
         config.synth.vl.max_seeds, config.synth.vl.length_words = self.vl_seeds, self.vl_words
-        config.teacher.candidates = self.label_candidates
+        config.teacher.candidates, config.recipes = self.label_candidates, self.recipes
         return config
 
 
