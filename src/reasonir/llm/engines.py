@@ -1,7 +1,7 @@
 """Which program serves the embedded SmolLM2, and the one rule that picks it for ``--llm-embedded-engine auto``.
 
-Two engines, both OpenAI-compatible servers on loopback that reasonir starts, checks and stops the same way
-(``reasonir.llm.embedded.EmbeddedServer``):
+Three engines. Two are OpenAI-compatible servers on loopback that reasonir starts, checks and stops the same way
+(``reasonir.llm.embedded.EmbeddedServer``); the third runs in this process:
 
 * ``llama-server``: llama.cpp's C++ server (``reasonir.llm.native`` builds it), the packaged GGUF re-encoded as
   Q8_0, 8 slots decoded in one batch, requests pinned to slots by prompt so k candidates evaluate it once, JSON
@@ -29,8 +29,8 @@ from typing import Literal, get_args
 
 from reasonir.hardware import bf16_supported
 
-Engine = Literal["auto", "llama-server", "transformers"]
-ServingEngine = Literal["llama-server", "transformers"]
+Engine = Literal["auto", "llama-server", "transformers", "ct2"]
+ServingEngine = Literal["llama-server", "transformers", "ct2"]
 ENGINES: tuple[ServingEngine, ...] = get_args(ServingEngine)
 CpuKind = Literal["bf16", "no-bf16"]
 log = logging.getLogger(__name__)
@@ -75,19 +75,24 @@ def resolve_engine(engine: Engine, flags: frozenset[str] | None = None,
     present = present or engine_present
     if present(chosen):
         return chosen
-    other = next(e for e in ENGINES if e != chosen)
-    if present(other):
-        log.warning("the embedded engine for this CPU, %s, is not available here; using %s", chosen, other)
-        return other
-    return chosen  # neither: starting it raises MissingDependencyError with what to install
+    for other in (e for e in ENGINES if e != chosen):
+        if present(other):
+            log.warning("the embedded engine for this CPU, %s, is not available here; using %s", chosen, other)
+            return other
+    return chosen  # none: starting it raises MissingDependencyError with what to install
 
 
 def engine_present(engine: ServingEngine) -> bool:
-    """Whether ``engine`` can start here: a llama-server binary is found, or transformers serve's packages are."""
+    """Whether ``engine`` can start here: a llama-server binary is found, or the packages of transformers serve or
+    of ctranslate2 are."""
     if engine == "llama-server":
         from reasonir.llm.native import find_llama_server
 
         return find_llama_server() is not None
+    if engine == "ct2":
+        from reasonir.llm.ct2_engine import ct2_missing
+
+        return ct2_missing() is None
     return transformers_serve_missing() is None
 
 
