@@ -12,8 +12,10 @@ Three engines. Two are OpenAI-compatible servers on loopback that reasonir start
   honour per-request temperature, top_p or seed under continuous batching (the first request's settings hold for
   the server's life; reasonir sends the synthesizer's at start), honour ``stop``. See docs/llm.md.
 
-``auto`` is :func:`auto_engine`: the engine measured fastest on synthesis-like load for this kind of CPU
-(:data:`AUTO_BY_CPU`, with the figures in :data:`MEASURED`), or the other one where that is not present.
+``auto`` is, in this order: the verdict measured on this machine and kept (``reasonir llm probe-engines``, see
+``reasonir.llm.engine_probe``); else :func:`auto_engine`, the engine measured fastest on synthesis-like load for
+this kind of CPU (:data:`AUTO_BY_CPU`, with the figures in :data:`MEASURED`); else another one where that is not
+present. :func:`explain_auto` says which applied and why (``reasonir doctor`` prints it).
 
     >>> auto_engine(frozenset({"avx2", "fma"}))
     'llama-server'
@@ -71,8 +73,12 @@ def resolve_engine(engine: Engine, flags: frozenset[str] | None = None,
         if engine not in ENGINES:
             raise ValueError(f"unknown embedded engine {engine!r}; expected one of auto, {', '.join(ENGINES)}")
         return engine
-    chosen = auto_engine(flags)
     present = present or engine_present
+    if flags is None:  # this machine: its own measured verdict wins over the table
+        verdict = _kept_verdict()
+        if verdict is not None and present(verdict.engine):  # type: ignore[arg-type]
+            return verdict.engine  # type: ignore[return-value]
+    chosen = auto_engine(flags)
     if present(chosen):
         return chosen
     for other in (e for e in ENGINES if e != chosen):
@@ -80,6 +86,29 @@ def resolve_engine(engine: Engine, flags: frozenset[str] | None = None,
             log.warning("the embedded engine for this CPU, %s, is not available here; using %s", chosen, other)
             return other
     return chosen  # none: starting it raises MissingDependencyError with what to install
+
+
+def _kept_verdict():  # type: ignore[no-untyped-def]
+    from reasonir.llm.engine_probe import read_verdict
+
+    try:
+        return read_verdict()
+    except Exception:  # noqa: BLE001 - a verdict that cannot be read is no verdict; the table applies
+        return None
+
+
+def explain_auto() -> tuple[ServingEngine, str]:
+    """The engine ``auto`` means on this machine, and why (for ``reasonir doctor``)."""
+    engine = resolve_engine("auto")
+    verdict = _kept_verdict()
+    if verdict is not None and verdict.engine == engine:
+        return engine, f"measured here on {verdict.date}: {verdict.reason}"
+    table = auto_engine()
+    why = (f"the rule for CPUs {'with' if cpu_kind() == 'bf16' else 'without'} bf16 units (reasonir.llm.engines; "
+           "no verdict measured on this machine: reasonir llm probe-engines measures one)")
+    if engine != table:
+        why += f"; {table} is not available here"
+    return engine, why
 
 
 def engine_present(engine: ServingEngine) -> bool:
