@@ -156,7 +156,11 @@ def measure_synthesis(llm, documents: list, ranker, n_seeds: int, out: Path) -> 
     config.seeds.n = n_seeds
     config.kinds = ("hq",)
     load = os.getloadavg()[0]
+    calls, samples = getattr(llm, "calls", None), getattr(llm, "samples", None)
     report = asyncio.run(asynthesize(documents, llm, out, config, overwrite=True, ranker=ranker))
+    grouping = ({"engine_calls": llm.calls - calls, "samples_per_call": round((llm.samples - samples)
+                                                                              / max(llm.calls - calls, 1), 2)}
+                if calls is not None and samples is not None else {})
     rows = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
     usage = report.usage
     return {"seconds": round(report.seconds, 1), "rows": report.rows,
@@ -171,7 +175,7 @@ def measure_synthesis(llm, documents: list, ranker, n_seeds: int, out: Path) -> 
             "prompt_tokens_per_s": round((usage.get("prompt_tokens") or 0) / report.seconds, 1),
             "completion_tokens_per_s": round((usage.get("completion_tokens") or 0) / report.seconds, 1),
             "loadavg_1m_before_after": [round(load, 2), round(os.getloadavg()[0], 2)],
-            "queries": [r.get("query", "")[:160] for r in rows]}
+            "queries": [r.get("query", "")[:160] for r in rows], **grouping}
 
 
 def order(names: list[str], rounds: int) -> list[tuple[int, str]]:

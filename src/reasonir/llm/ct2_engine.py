@@ -61,9 +61,13 @@ INSTALL_HINT = "pip install 'reasonir[ct2]' (ctranslate2>=4.0)"
 DONE_MARK = "reasonir-ct2.json"  # written last inside the temporary folder: a folder without it is partial
 # Prompt groups taken from the queue at once (each is its own generate_batch call: the static prompt is per call)
 MAX_PROMPTS_PER_CALL = 4
-# How long the engine waits after the first request of a call for the rest of its group: the synthesizer sends a
-# seed's k candidates in one asyncio.gather, which enqueues them within a few milliseconds
+# How the engine waits for the rest of a group after its first request: until no request has arrived for GATHER_S
+# (at most GATHER_MAX_S). The synthesizer sends a seed's k candidates in one asyncio.gather, but each is tokenized on
+# the way in: on loaded cores that spreads them over 100 ms and more, and a fixed wait split groups (each part then
+# evaluates the prompt again)
 GATHER_S = 0.02
+GATHER_MAX_S = 0.5
+TOKEN_CACHE = 1024  # prompts kept tokenized: a seed's k candidates share one
 
 
 def import_ct2() -> Any:
@@ -188,6 +192,8 @@ class CT2LLM(BaseLLM):
         self._usage = UsageReport(prices)
         self.max_prompts = max_prompts
         self.calls = 0  # generate_batch calls made (tests and the benchmark read it)
+        self.samples = 0  # answers those calls sampled (samples / calls: how well a seed's candidates grouped)
+        self._tokens: dict[str, list[str]] = {}
         self._pending: list[_Pending] = []
         self._wake = threading.Condition()
         self._closed = False
@@ -196,11 +202,19 @@ class CT2LLM(BaseLLM):
 
     # ---- the prompt ---------------------------------------------------------------------------------------------
     def prompt_tokens(self, request: ChatRequest) -> list[str]:
-        """The request's messages through the model's chat template, as the tokens ctranslate2 reads."""
-        text = self.tokenizer.apply_chat_template([dict(m) for m in request.messages], tokenize=False,
-                                                  add_generation_prompt=True)
-        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        return self.tokenizer.convert_ids_to_tokens(ids)
+        """The request's messages through the model's chat template, as the tokens ctranslate2 reads (kept per
+        prompt: a seed's candidates are tokenized once)."""
+        key = json.dumps(request.messages, sort_keys=True, ensure_ascii=False)
+        tokens = self._tokens.get(key)
+        if tokens is None:
+            text = self.tokenizer.apply_chat_template([dict(m) for m in request.messages], tokenize=False,
+                                                      add_generation_prompt=True)
+            ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+            tokens = self.tokenizer.convert_ids_to_tokens(ids)
+            if len(self._tokens) >= TOKEN_CACHE:
+                self._tokens.clear()
+            self._tokens[key] = tokens
+        return tokens
 
     # ---- the LLM contract ---------------------------------------------------------------------------------------
     async def achat(self, request: ChatRequest) -> ChatResult:
@@ -244,7 +258,14 @@ class CT2LLM(BaseLLM):
                 self._wake.wait()
             if not self._pending:
                 return None
-        time.sleep(GATHER_S)
+        deadline, seen = time.monotonic() + GATHER_MAX_S, -1
+        while time.monotonic() < deadline:
+            with self._wake:
+                count = len(self._pending)
+            if count == seen:
+                break
+            seen = count
+            time.sleep(GATHER_S)
         with self._wake:
             groups: dict[tuple, list[_Pending]] = {}
             for p in self._pending:
@@ -292,6 +313,7 @@ class CT2LLM(BaseLLM):
             [tokens[-1:] if len(tokens) > 1 else tokens] * len(group), max_length=s.max_tokens,
             include_prompt_in_result=False, return_end_token=False, end_token=self._end_tokens(), **kwargs)
         self.calls += 1
+        self.samples += len(group)
         raws = []
         for i, result in enumerate(results):
             ids = result.sequences_ids[0]
