@@ -52,6 +52,9 @@ kept synthesis rows/min, 8 SciFact seeds, --kinds hq, same seeds, no response ca
 requests (4 prompts x 4 candidates, 64 tokens), quiet: llama-server 54.3, 30.5/min; transformers bf16 39.1,
   51.8/min (ratio 0.72, 1.70: within the noise); fp32 29.5, 16.6/min
 llama.cpp with its AMX kernels (native-amx): SIGSEGV in ggml_backend_amx_mul_mat at start, not measurable
+ct2 (CTranslate2 float32, a seed's candidates from one static prompt), AVX2-only AMD EPYC, 2 shared cores, load 5-6,
+  10 SciFact seeds, 2026-12-06 (benchmarks/results/synth_engines_avx2.json): llama-server 2.62, ct2 0.70 rows/min
+  (0.27x, round A B only)
 """
 
 
