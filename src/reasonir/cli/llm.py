@@ -48,8 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--output", choices=["text", "json"], default="text")
     build.set_defaults(func=run_build_server)
 
-    probe = llm_sub.add_parser("probe-engines", help="measure the embedded LLM's engines on this machine (about a "
-                                                     "minute) and keep the verdict that --llm-embedded-engine auto "
+    probe = llm_sub.add_parser("probe-engines", help="measure the embedded LLM's engines on this machine (1-5 "
+                                                     "minutes) and keep the verdict that --llm-embedded-engine auto "
                                                      "follows")
     probe.add_argument("--engines", help="comma-separated (default: llama-server and ct2 where they can start)")
     probe.add_argument("--output", choices=["text", "json"], default="text")

@@ -10,7 +10,8 @@ challenger made at least :data:`MIN_SPEEDUP` times its candidates per second.
 
 The verdict is JSON at ``$REASONIR_CACHE/llm/engine-auto-<key>.json``, ``<key>`` hashing the CPU signature, the
 llama-server build and the ctranslate2 and transformers versions: a rebuilt server or a new ctranslate2 makes it
-stale. ``reasonir llm probe-engines`` writes it (about a minute, the ct2 model's one-time conversion aside); ``auto``
+stale. ``reasonir llm probe-engines`` writes it (1-5 minutes on 2 cores, by load; the ct2 model's one-time
+conversion aside); ``auto``
 reads it when it is there and otherwise falls back to the rule in ``reasonir.llm.engines`` (never probing on its
 own: a job should not start with a minute of benchmarking). ``reasonir doctor`` says which applied and why.
 
