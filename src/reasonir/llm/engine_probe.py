@@ -2,9 +2,9 @@
 
 Which engine makes the most synthesis candidates a minute depends on the CPU (its matrix units, its memory) and on
 the builds (llama.cpp's kernels, ctranslate2's), not on reasonir, so a table written on one machine does not carry
-to the next. :func:`probe` runs the synthesizer's own request pattern on every engine present here: a few seeds'
-HQ question prompts (``synth.hq.question_request``, small style, on fixed probe documents), their candidates sent
-together as a seed chain sends them, twice per engine in alternating order (A B, B A) so a load change on a shared
+to the next. :func:`probe` runs the synthesizer's request pattern on every engine present here: one question prompt
+per fixed probe document, its candidates sampled as the synthesizer samples them and sent together as a seed chain
+sends them, twice per engine in alternating order (A B, B A) so a load change on a shared
 machine falls on both; each engine's best pass counts. :func:`pick` keeps the incumbent (``llama-server``) unless a
 challenger made at least :data:`MIN_SPEEDUP` times its candidates per second.
 
@@ -38,8 +38,9 @@ from reasonir.paths import cache_root
 INCUMBENT = "llama-server"
 MIN_SPEEDUP = 1.25  # a challenger must beat the incumbent by this much: the probe's noise on a shared machine
 PROBE_SEEDS = 3  # seed prompts per pass
-PROBE_CANDIDATES = 6  # candidates per seed (half the synthesizer's 12: the probe stays near a minute)
+PROBE_CANDIDATES = 6  # candidates per seed (half the synthesizer's 12: the probe stays within minutes)
 PROBE_MAX_TOKENS = 48
+PROBE_FORMAT = 2  # what _requests sends; a change makes earlier verdicts stale
 PROBE_DOCUMENTS = (
     "Vitamin D deficiency is common in northern latitudes during winter. Supplementation trials reported fewer "
     "acute respiratory infections among participants with the lowest baseline levels, while those with adequate "
@@ -68,7 +69,7 @@ def verdict_key() -> str:
 
     from reasonir.llm.native import BuildStamp, find_llama_server
 
-    parts = [cpu_signature()]
+    parts = [cpu_signature(), f"probe {PROBE_FORMAT}"]
     server = find_llama_server()
     stamp = BuildStamp.read(server) if server is not None else None
     parts.append(json.dumps(asdict(stamp), sort_keys=True, default=str) if stamp is not None else str(server))
@@ -112,15 +113,17 @@ def pick(rates: dict[str, float], min_speedup: float = MIN_SPEEDUP) -> tuple[str
 
 
 def _requests() -> list[list]:
-    from reasonir.synth import SynthConfig, load_prompts
-    from reasonir.synth.hq import question_request
-    from reasonir.synth.seeds import Seed
+    """Per probe document, ``PROBE_CANDIDATES`` requests for one question about it, sampled as the synthesizer
+    samples (temperature 0.8, top_p 0.95, a seed per candidate). The prompt is the probe's own (``llm`` sits below
+    ``synth`` and cannot read its prompt files), of the same shape: a system turn and the document in the user turn."""
+    from reasonir.llm.types import ChatRequest, Sampling
 
-    config = SynthConfig()
-    config.hq.max_tokens_question = PROBE_MAX_TOKENS
-    prompts = load_prompts(config.prompts_dir, "small")
-    seeds = [Seed(f"probe{i}", "", text, text, False, None) for i, text in enumerate(PROBE_DOCUMENTS[:PROBE_SEEDS])]
-    return [[question_request(seed, prompts, config, None, j) for j in range(PROBE_CANDIDATES)] for seed in seeds]
+    system = "You write exam questions that need the reader to apply an idea, not recall a fact."
+    return [[ChatRequest.user(f"Text:\n{text}\n\nWrite one exam question (a concrete scenario with numbers) "
+                              "that needs the idea in this text, without naming it.", system=system,
+                              sampling=Sampling(temperature=0.8, top_p=0.95, max_tokens=PROBE_MAX_TOKENS, seed=j),
+                              tag="probe")
+             for j in range(PROBE_CANDIDATES)] for text in PROBE_DOCUMENTS[:PROBE_SEEDS]]
 
 
 async def _one_pass(llm, groups: list[list]) -> float:  # type: ignore[no-untyped-def]
