@@ -8,7 +8,9 @@ Engines (``--engines``, each started through ``load_llm`` exactly as a job start
   ``reasonir.llm.native``), run only when that build kept its AMX kernels (its stamp says ``native-amx``);
 * ``transformers``: ``transformers serve --continuous-batching``, the GGUF converted to a transformers folder, bf16
   where the CPU has bf16 units;
-* ``transformers-fp32``: the same in fp32 (what the bf16 units buy).
+* ``transformers-fp32``: the same in fp32 (what the bf16 units buy);
+* ``ct2``: CTranslate2 in the benchmark's process (``reasonir.llm.ct2_engine``), its compute type chosen for this
+  CPU, a seed's candidates sampled from one evaluation of their prompt.
 
 Two measurements per engine start:
 
@@ -19,7 +21,8 @@ Two measurements per engine start:
    requests per minute;
 2. **synthesis**: ``reasonir.synth.asynthesize`` with ``--kinds hq`` on ``--seeds`` SciFact documents (the same
    seeds every run: ``SynthConfig.seed`` 0; the corpus ranker built once before any timing): kept rows per minute
-   (rows / the job's wall time).
+   (rows / the job's wall time), with what decides whether the rows are as good: seed yield, the share of
+   candidates each filter drops and the round-trip pass rate.
 
 Rounds alternate the order of the engines (A B, B A, ...), so that with two engines and two rounds each runs once
 first and once second on a machine whose load drifts (the load average is recorded around every run). The JSON has
@@ -27,7 +30,10 @@ every run, medians, the spread of per-round ratios to the first engine, the CPU 
 and the versions.
 
     .venv/bin/python benchmarks/bench_llm_engines.py [--engines llama-server,transformers] [--rounds 2]
-        [--seeds 10] [--prompts 8] [--k 4] [--amx-binary /tmp/amx/bin/llama-server]
+        [--seeds 10] [--prompts 8] [--k 4] [--amx-binary /tmp/amx/bin/llama-server] [--lock /tmp/reasonir-bench.lock]
+
+``--lock FILE`` holds an exclusive flock on FILE around each timed part only (a machine shared with other
+benchmarks: each waits for the others' timed runs, none holds the lock for the whole benchmark).
 
 Writes benchmarks/results/llm_engines.json.
 """
@@ -66,7 +72,8 @@ def variants(args: argparse.Namespace) -> dict[str, Variant]:
     return {"llama-server": Variant("llama-server"),
             "llama-server-amx": Variant("llama-server", binary=args.amx_binary),
             "transformers": Variant("transformers"),
-            "transformers-fp32": Variant("transformers", dtype="float32")}
+            "transformers-fp32": Variant("transformers", dtype="float32"),
+            "ct2": Variant("ct2")}
 
 
 @contextlib.contextmanager
@@ -126,6 +133,22 @@ def measure_requests(llm, groups: list[list], n_chains: int) -> dict:  # type: i
             "loadavg_1m_before_after": [round(load, 2), round(os.getloadavg()[0], 2)], "texts": texts}
 
 
+@contextlib.contextmanager
+def locked(path: str | None) -> Iterator[None]:
+    """An exclusive flock on ``path`` for the block (nothing when None)."""
+    if not path:
+        yield
+        return
+    import fcntl
+
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def measure_synthesis(llm, documents: list, ranker, n_seeds: int, out: Path) -> dict:  # type: ignore[no-untyped-def]
     from reasonir.synth import SynthConfig, asynthesize
 
@@ -133,18 +156,26 @@ def measure_synthesis(llm, documents: list, ranker, n_seeds: int, out: Path) -> 
     config.seeds.n = n_seeds
     config.kinds = ("hq",)
     load = os.getloadavg()[0]
+    calls, samples = getattr(llm, "calls", None), getattr(llm, "samples", None)
     report = asyncio.run(asynthesize(documents, llm, out, config, overwrite=True, ranker=ranker))
+    grouping = ({"engine_calls": llm.calls - calls, "samples_per_call": round((llm.samples - samples)
+                                                                              / max(llm.calls - calls, 1), 2)}
+                if calls is not None and samples is not None else {})
     rows = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
     usage = report.usage
     return {"seconds": round(report.seconds, 1), "rows": report.rows,
             "rows_per_minute": round(60 * report.rows / report.seconds, 2) if report.seconds else None,
-            "kept": dict(report.kept), "dropped": dict(report.dropped),
+            "kept": dict(report.kept), "dropped": dict(report.dropped), "candidates": dict(report.candidates),
+            "seed_yield": report.rates()["seed_yield"].get("hq"),
+            "roundtrip_pass_rate": report.rates()["roundtrip_pass_rate"],
+            "drop_shares": {k: round(v / (sum(report.candidates.values()) or 1), 3)
+                            for k, v in sorted(report.dropped.items())},
             "requests": usage.get("requests"), "prompt_tokens": usage.get("prompt_tokens"),
             "completion_tokens": usage.get("completion_tokens"),
             "prompt_tokens_per_s": round((usage.get("prompt_tokens") or 0) / report.seconds, 1),
             "completion_tokens_per_s": round((usage.get("completion_tokens") or 0) / report.seconds, 1),
             "loadavg_1m_before_after": [round(load, 2), round(os.getloadavg()[0], 2)],
-            "queries": [r.get("query", "")[:160] for r in rows]}
+            "queries": [r.get("query", "")[:160] for r in rows], **grouping}
 
 
 def order(names: list[str], rounds: int) -> list[tuple[int, str]]:
@@ -155,13 +186,15 @@ def order(names: list[str], rounds: int) -> list[tuple[int, str]]:
 def summarise(runs: list[dict], names: list[str]) -> dict:
     summary: dict[str, dict] = {}
     metrics = {"requests": ("requests_per_min", "prompt_tokens_per_s", "completion_tokens_per_s"),
-               "synthesis": ("rows_per_minute", "rows", "prompt_tokens_per_s", "completion_tokens_per_s")}
+               "synthesis": ("rows_per_minute", "rows", "seed_yield", "roundtrip_pass_rate", "prompt_tokens_per_s",
+                             "completion_tokens_per_s")}
     for name in names:
         mine = [r for r in runs if r["engine"] == name]
         entry: dict[str, dict] = {}
         for part, keys in metrics.items():
             entry[part] = {k: {"median": statistics.median(r[part][k] for r in mine),
-                               "runs": [r[part][k] for r in mine]} for k in keys if all(part in r for r in mine)}
+                               "runs": [r[part][k] for r in mine]}
+                           for k in keys if all(part in r and r[part].get(k) is not None for r in mine)}
         texts = [r["requests"]["texts"] for r in mine if "requests" in r]
         if len(texts) > 1:  # the same requests (same seeds) again: does the engine reproduce its candidates?
             same = sum(a == b for other in texts[1:] for ga, gb in zip(texts[0], other) for a, b in zip(ga, gb))
@@ -196,6 +229,7 @@ def main() -> None:
     parser.add_argument("--corpus", default=str(DEFAULT_CORPUS))
     parser.add_argument("--amx-binary", default="/tmp/amx/bin/llama-server",
                         help="llama-server built with the native-amx profile (for llama-server-amx)")
+    parser.add_argument("--lock", default=None, help="flock this file around each timed part")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
     names = args.engines.split(",")
@@ -207,6 +241,13 @@ def main() -> None:
 
     import torch
     import transformers
+
+    try:
+        import ctranslate2
+
+        ct2_version: str | None = ctranslate2.__version__
+    except ImportError:
+        ct2_version = None
 
     from reasonir.data import load_corpus
     from reasonir.hardware import describe
@@ -235,10 +276,12 @@ def main() -> None:
                 startup_s = round(llm.startup_s, 1)  # type: ignore[attr-defined]
                 run: dict = {"engine": name, "round": rnd, "startup_s": startup_s}
                 if "requests" in parts:
-                    run["requests"] = measure_requests(llm, groups, args.chains)
+                    with locked(args.lock):
+                        run["requests"] = measure_requests(llm, groups, args.chains)
                 if "synthesis" in parts:
-                    run["synthesis"] = measure_synthesis(llm, documents, ranker, args.seeds,
-                                                         Path(tmp) / f"{name}-{rnd}.jsonl")
+                    with locked(args.lock):
+                        run["synthesis"] = measure_synthesis(llm, documents, ranker, args.seeds,
+                                                             Path(tmp) / f"{name}-{rnd}.jsonl")
             runs.append(run)
             line = [f"round {rnd} {name:>18}: start {run['startup_s']:5.1f} s"]
             if "requests" in run:
@@ -247,8 +290,8 @@ def main() -> None:
                             f"generated {q['completion_tokens_per_s']:6.1f} tok/s, load {q['loadavg_1m_before_after']}")
             if "synthesis" in run:
                 s = run["synthesis"]
-                line.append(f"synthesis {s['rows']} rows in {s['seconds']} s = {s['rows_per_minute']} rows/min, load "
-                            f"{s['loadavg_1m_before_after']}")
+                line.append(f"synthesis {s['rows']} rows in {s['seconds']} s = {s['rows_per_minute']} rows/min, seed "
+                            f"yield {s['seed_yield']}, drops {s['drop_shares']}, load {s['loadavg_1m_before_after']}")
             print("; ".join(line), flush=True)
     summary = summarise(runs, names)
     headline = ("rows_per_minute", "requests_per_min")
@@ -262,7 +305,7 @@ def main() -> None:
         "date": started_at, "wall_s": round(time.perf_counter() - t0, 1),
         "cpu": describe(), "machine": {"platform": platform.platform(), "python": platform.python_version(),
                                        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
-        "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "ctranslate2": ct2_version,
                      "llama_server": BuildStamp.read(server).__dict__ if server and BuildStamp.read(server) else None,
                      "llama_server_amx": (BuildStamp.read(Path(args.amx_binary)).__dict__  # type: ignore[union-attr]
                                           if BuildStamp.read(Path(args.amx_binary)) else None)},

@@ -146,10 +146,15 @@ def check_llama_server() -> Check:
 def check_llm_config() -> Check:
     from reasonir.llm.config import LLMConfig, config_file_path
 
-    from reasonir.llm.engines import resolve_engine
+    from reasonir.llm.engines import explain_auto, resolve_engine
 
     config = LLMConfig.resolve()
-    where = config.base_url or (f"the embedded SmolLM2-135M ({resolve_engine(config.embedded_engine)} on loopback, "
-                                f"engine {config.embedded_engine})")
+    if config.embedded_engine == "auto":
+        engine, why = explain_auto()
+        how = f"engine auto -> {engine}: {why}"
+    else:
+        engine, how = resolve_engine(config.embedded_engine), f"engine {config.embedded_engine}, set explicitly"
+    where = config.base_url or (f"the embedded SmolLM2-135M ({engine}{' in this process' if engine == 'ct2' else ' on loopback'}; "
+                                f"{how})")
     return Check("llm", "info", f"endpoint {where}; settings from defaults, {config_file_path()} and "
                                 "REASONIR_LLM_* (reasonir llm check pings it)")

@@ -31,6 +31,7 @@ import copy
 import json
 import shutil
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -151,7 +152,9 @@ def _synthesize(config: AdaptConfig, documents, out: Path, llm: LLM | None, dead
     synth = copy.deepcopy(config.synth)
     synth.seeds.n = config.seeds if config.seeds is not None else synth.seeds.n
     with (nullcontext(llm) if llm is not None else load_llm(config.llm)) as model:
-        report = synthesize(documents, model, out / ROWS, synth, progress=progress, deadline=deadline)
+        # lines in the log every 30 s or so where no bar can be drawn (the demo, a piped adapt)
+        report = synthesize(documents, model, out / ROWS, synth, progress=progress, deadline=deadline,
+                            progress_log=lambda line: _flushed(log, f"      {line}"))
     log(report.format())
     data = report.as_dict()
     dev = sum(report.dev_rows.values()) + sum(report.judge_rows.values())
@@ -162,6 +165,12 @@ def _synthesize(config: AdaptConfig, documents, out: Path, llm: LLM | None, dead
                     + (f"; the time budget left {report.not_started} of {report.not_started + sum(report.seeds_tried.values())}"
                        " (seed, kind) chains unstarted (a rerun with more --budget-minutes continues)"
                        if report.not_started else "")}
+
+
+def _flushed(log: Callable[[str], None], line: str) -> None:
+    """``log(line)``, then stdout flushed: piped, print's output waits in a block buffer for minutes."""
+    log(line)
+    sys.stdout.flush()
 
 
 def _label(config: AdaptConfig, documents, out: Path) -> dict[str, Any]:

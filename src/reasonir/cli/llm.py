@@ -3,6 +3,7 @@
     reasonir llm check [--output json]            # resolve config, ping the endpoint, print model and context window
     reasonir llm chat "prompt" [--json-schema FILE] [--output json]
     reasonir llm build-server [--force]           # build llama.cpp's llama-server for the embedded SmolLM2
+    reasonir llm probe-engines                    # measure the embedded engines here; auto then uses the winner
 
 Both take the ``--llm-*`` flags (see ``reasonir.cli.llm_flags``); misconfiguration exits with code 3.
 """
@@ -46,6 +47,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--log", help="append the build's output to this file")
     build.add_argument("--output", choices=["text", "json"], default="text")
     build.set_defaults(func=run_build_server)
+
+    probe = llm_sub.add_parser("probe-engines", help="measure the embedded LLM's engines on this machine (1-5 "
+                                                     "minutes) and keep the verdict that --llm-embedded-engine auto "
+                                                     "follows")
+    probe.add_argument("--engines", help="comma-separated (default: llama-server and ct2 where they can start)")
+    probe.add_argument("--output", choices=["text", "json"], default="text")
+    probe.set_defaults(func=run_probe_engines)
+
+
+def run_probe_engines(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from reasonir.llm.engine_probe import measure_and_keep, verdict_path
+
+    verdict = measure_and_keep(args.engines.split(",") if args.engines else None)
+    if args.output == "json":
+        print(json.dumps(asdict(verdict)))
+    else:
+        rates = ", ".join(f"{e} {r:.2f}" for e, r in verdict.rates.items())
+        print(f"auto -> {verdict.engine}: {verdict.reason} (candidates/s: {rates}); kept in {verdict_path(verdict.key)}")
+    return 0
 
 
 def run_check(args: argparse.Namespace) -> int:

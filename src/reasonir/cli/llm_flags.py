@@ -48,7 +48,8 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
                    help="how to ask for JSON (default auto: json_schema, stepping down if refused)")
     g.add_argument("--llm-backend", choices=["openai", "vllm"], help="openai (any HTTP endpoint) or vllm (offline)")
     g.add_argument("--llm-embedded-engine", choices=list(get_args(Engine)),
-                   help="server of the embedded SmolLM2 (default auto: llama.cpp's llama-server, batched)")
+                   help="engine of the embedded SmolLM2 (default auto: the one measured fastest on this kind of "
+                        "CPU; ct2 runs CTranslate2 in this process, a seed's candidates from one prompt pass)")
 
 
 # flag (argparse dest) -> LLMConfig field; a flag left unset (None, or absent from the namespace) sets nothing

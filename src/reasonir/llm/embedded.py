@@ -136,6 +136,9 @@ class EmbeddedServer:
         # a binary given is a llama-server to run (the build's smoke test runs one not installed yet)
         self.engine_used: ServingEngine = ("llama-server" if self.binary is not None and self.engine == "auto"
                                            else resolve_engine(self.engine))
+        if self.engine_used == "ct2":
+            raise ValueError("the ct2 engine runs in this process, not as a server: load_llm() starts it "
+                             "(reasonir.llm.ct2_engine.CT2LLM)")
         if self.startup_timeout_s is None:
             self.startup_timeout_s = STARTUP_TIMEOUT_S[self.engine_used]
         if self.dtype is None:

@@ -1,7 +1,7 @@
 """Which program serves the embedded SmolLM2, and the one rule that picks it for ``--llm-embedded-engine auto``.
 
-Two engines, both OpenAI-compatible servers on loopback that reasonir starts, checks and stops the same way
-(``reasonir.llm.embedded.EmbeddedServer``):
+Three engines. Two are OpenAI-compatible servers on loopback that reasonir starts, checks and stops the same way
+(``reasonir.llm.embedded.EmbeddedServer``); the third runs in this process:
 
 * ``llama-server``: llama.cpp's C++ server (``reasonir.llm.native`` builds it), the packaged GGUF re-encoded as
   Q8_0, 8 slots decoded in one batch, requests pinned to slots by prompt so k candidates evaluate it once, JSON
@@ -12,8 +12,10 @@ Two engines, both OpenAI-compatible servers on loopback that reasonir starts, ch
   honour per-request temperature, top_p or seed under continuous batching (the first request's settings hold for
   the server's life; reasonir sends the synthesizer's at start), honour ``stop``. See docs/llm.md.
 
-``auto`` is :func:`auto_engine`: the engine measured fastest on synthesis-like load for this kind of CPU
-(:data:`AUTO_BY_CPU`, with the figures in :data:`MEASURED`), or the other one where that is not present.
+``auto`` is, in this order: the verdict measured on this machine and kept (``reasonir llm probe-engines``, see
+``reasonir.llm.engine_probe``); else :func:`auto_engine`, the engine measured fastest on synthesis-like load for
+this kind of CPU (:data:`AUTO_BY_CPU`, with the figures in :data:`MEASURED`); else another one where that is not
+present. :func:`explain_auto` says which applied and why (``reasonir doctor`` prints it).
 
     >>> auto_engine(frozenset({"avx2", "fma"}))
     'llama-server'
@@ -29,8 +31,8 @@ from typing import Literal, get_args
 
 from reasonir.hardware import bf16_supported
 
-Engine = Literal["auto", "llama-server", "transformers"]
-ServingEngine = Literal["llama-server", "transformers"]
+Engine = Literal["auto", "llama-server", "transformers", "ct2"]
+ServingEngine = Literal["llama-server", "transformers", "ct2"]
 ENGINES: tuple[ServingEngine, ...] = get_args(ServingEngine)
 CpuKind = Literal["bf16", "no-bf16"]
 log = logging.getLogger(__name__)
@@ -50,6 +52,9 @@ kept synthesis rows/min, 8 SciFact seeds, --kinds hq, same seeds, no response ca
 requests (4 prompts x 4 candidates, 64 tokens), quiet: llama-server 54.3, 30.5/min; transformers bf16 39.1,
   51.8/min (ratio 0.72, 1.70: within the noise); fp32 29.5, 16.6/min
 llama.cpp with its AMX kernels (native-amx): SIGSEGV in ggml_backend_amx_mul_mat at start, not measurable
+ct2 (CTranslate2 float32, a seed's candidates from one static prompt), AVX2-only AMD EPYC, 2 shared cores, load 5-6,
+  10 SciFact seeds, 2026-12-06 (benchmarks/results/synth_engines_avx2.json): llama-server 2.62, ct2 0.70 rows/min
+  (0.27x, round A B only)
 """
 
 
@@ -71,23 +76,55 @@ def resolve_engine(engine: Engine, flags: frozenset[str] | None = None,
         if engine not in ENGINES:
             raise ValueError(f"unknown embedded engine {engine!r}; expected one of auto, {', '.join(ENGINES)}")
         return engine
-    chosen = auto_engine(flags)
     present = present or engine_present
+    if flags is None:  # this machine: its own measured verdict wins over the table
+        verdict = _kept_verdict()
+        if verdict is not None and present(verdict.engine):  # type: ignore[arg-type]
+            return verdict.engine  # type: ignore[return-value]
+    chosen = auto_engine(flags)
     if present(chosen):
         return chosen
-    other = next(e for e in ENGINES if e != chosen)
-    if present(other):
-        log.warning("the embedded engine for this CPU, %s, is not available here; using %s", chosen, other)
-        return other
-    return chosen  # neither: starting it raises MissingDependencyError with what to install
+    for other in (e for e in ENGINES if e != chosen):
+        if present(other):
+            log.warning("the embedded engine for this CPU, %s, is not available here; using %s", chosen, other)
+            return other
+    return chosen  # none: starting it raises MissingDependencyError with what to install
+
+
+def _kept_verdict():  # type: ignore[no-untyped-def]
+    from reasonir.llm.engine_probe import read_verdict
+
+    try:
+        return read_verdict()
+    except Exception:  # noqa: BLE001 - a verdict that cannot be read is no verdict; the table applies
+        return None
+
+
+def explain_auto() -> tuple[ServingEngine, str]:
+    """The engine ``auto`` means on this machine, and why (for ``reasonir doctor``)."""
+    engine = resolve_engine("auto")
+    verdict = _kept_verdict()
+    if verdict is not None and verdict.engine == engine:
+        return engine, f"measured here on {verdict.date}: {verdict.reason}"
+    table = auto_engine()
+    why = (f"the rule for CPUs {'with' if cpu_kind() == 'bf16' else 'without'} bf16 units (reasonir.llm.engines; "
+           "no verdict measured on this machine: reasonir llm probe-engines measures one)")
+    if engine != table:
+        why += f"; {table} is not available here"
+    return engine, why
 
 
 def engine_present(engine: ServingEngine) -> bool:
-    """Whether ``engine`` can start here: a llama-server binary is found, or transformers serve's packages are."""
+    """Whether ``engine`` can start here: a llama-server binary is found, or the packages of transformers serve or
+    of ctranslate2 are."""
     if engine == "llama-server":
         from reasonir.llm.native import find_llama_server
 
         return find_llama_server() is not None
+    if engine == "ct2":
+        from reasonir.llm.ct2_engine import ct2_missing
+
+        return ct2_missing() is None
     return transformers_serve_missing() is None
 
 

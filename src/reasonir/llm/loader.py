@@ -6,13 +6,16 @@
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from reasonir.llm.base import BaseLLM
 from reasonir.llm.cache import ResponseCache
 from reasonir.llm.client import OpenAICompatibleLLM
 from reasonir.llm.config import JsonMode, LLMConfig
-from reasonir.llm.embedded import DEFAULT_ALIAS, EmbeddedServer, ServingEngine
+from reasonir.llm.embedded import DEFAULT_ALIAS, EmbeddedServer, ServingEngine, default_model_path
+from reasonir.llm.engines import resolve_engine
 from reasonir.llm.errors import UnknownModelError
-from reasonir.llm.prices import load_prices
+from reasonir.llm.prices import Price, load_prices
 from reasonir.llm.retry import RetryPolicy
 
 
@@ -24,6 +27,17 @@ def embedded_json_mode(engine: ServingEngine, asked: JsonMode) -> JsonMode:
     ('none', 'auto')
     """
     return "none" if engine == "transformers" and asked == "auto" else asked
+
+
+def _ct2(config: LLMConfig, cache: ResponseCache | None, prices: Mapping[str, Price]) -> BaseLLM:
+    """The embedded SmolLM2 on ctranslate2 in this process (no server, nothing to check over a network)."""
+    from reasonir.llm.ct2_engine import CT2LLM
+
+    if config.model not in (None, DEFAULT_ALIAS):
+        raise UnknownModelError(f"the embedded engine serves only {DEFAULT_ALIAS}, not {config.model!r}; set "
+                                "--llm-base-url to use another model")
+    return CT2LLM(default_model_path(), alias=DEFAULT_ALIAS, n_ctx=config.context_window or config.embedded_n_ctx,
+                  threads=config.embedded_threads, cache=cache, prices=prices)
 
 
 def load_llm(config: LLMConfig | None = None) -> BaseLLM:
@@ -44,6 +58,8 @@ def load_llm(config: LLMConfig | None = None) -> BaseLLM:
         return VLLMOfflineLLM(config.model, cache=ResponseCache(cache_path) if cache_path else None, prices=prices)
 
     retry = RetryPolicy(config.max_retries, config.backoff_base_s, config.backoff_max_s)
+    if config.base_url is None and resolve_engine(config.embedded_engine) == "ct2":
+        return _ct2(config, ResponseCache(cache_path) if cache_path else None, prices)
     if config.base_url is None:
         server = EmbeddedServer(alias=DEFAULT_ALIAS, n_ctx=config.embedded_n_ctx, n_threads=config.embedded_threads,
                                 engine=config.embedded_engine, parallel=config.embedded_parallel,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -38,6 +38,7 @@ from reasonir.synth.config import Kind, SynthConfig
 from reasonir.synth.devset import is_dev_seed
 from reasonir.synth.filters import Filters
 from reasonir.synth.job import JobStore, corpus_fingerprint, open_job, state_dir
+from reasonir.synth.progress import ProgressLine, is_terminal
 from reasonir.synth.prompts import Prompts, load_prompts
 from reasonir.synth.ranker import BM25Ranker, CorpusRanker, DenseRanker, build_ranker
 from reasonir.synth.report import SynthReport
@@ -87,6 +88,7 @@ class _Run:
         self.dev_share = 0.0  # set once the seeds are known (synth.devset)
         self.dev_ranker: CorpusRanker | None = None  # BM25: the dev rows' round trip, by no model being judged
         self.bar = None
+        self.line: ProgressLine | None = None  # progress as log lines when the output is not a terminal
 
     async def ask(self, request: ChatRequest, shape) -> llmcall.Answer:
         answer = llmcall.check(await self.clock.achat(request), shape)
@@ -123,6 +125,8 @@ class _Run:
         self.store.record(outcome.entry(), outcome.rows + outcome.judge_rows)
         if self.bar is not None:
             self.bar.update(1)
+        if self.line is not None:
+            self.line.seed_done(len(outcome.rows))
 
 
 def _job_fingerprint(config: SynthConfig, prompts: Prompts, documents: Sequence[Document], model: str) -> str:
@@ -138,9 +142,11 @@ def _needs_ranker(config: SynthConfig) -> bool:
 async def asynthesize(documents: Sequence[Document], llm: LLM, out_path: str | Path, config: SynthConfig | None = None,
                       *, classifier: Classifier | None = None, resume: bool = False, overwrite: bool = False,
                       progress: bool = False, ranker: CorpusRanker | None = None,
-                      deadline: float | None = None) -> SynthReport:
+                      deadline: float | None = None,
+                      progress_log: Callable[[str], None] | None = None) -> SynthReport:
     """The async form of ``synthesize`` (for callers already inside an event loop)."""
     config = config or SynthConfig()
+    bars = progress and is_terminal()  # a bar only where it can redraw; lines (progress_log) elsewhere
     start = time.perf_counter()
     out = Path(out_path)
     style = resolve_prompt_style(config.prompt_style, llm.model)
@@ -153,7 +159,7 @@ async def asynthesize(documents: Sequence[Document], llm: LLM, out_path: str | P
     with ExitStack() as stack:
         store = JobStore(out, report, stack)
         run = _Run(llm, store, config, prompts, report)
-        bar = _bar(progress, "judging seeds")
+        bar = _bar(bars, "judging seeds")
 
         def scored(doc_id: str, score: float | None) -> None:
             store.scores.append({"id": doc_id, "score": score})
@@ -181,8 +187,10 @@ async def asynthesize(documents: Sequence[Document], llm: LLM, out_path: str | P
         limits = {"hq": config.hq.max_seeds, "vl": config.vl.max_seeds}
         plan = [(seed, kind) for i, seed in enumerate(seeds) for kind in config.kinds
                 if (limits[kind] is None or i < limits[kind]) and f"{seed.id}:{kind}" not in store.done]
-        run.bar = _bar(progress, "synthesizing", total=len(store.done) + len(plan), initial=len(store.done),
+        run.bar = _bar(bars, "synthesizing", total=len(store.done) + len(plan), initial=len(store.done),
                        unit="seed")
+        if not bars and (progress or progress_log is not None):
+            run.line = ProgressLine(len(store.done) + len(plan), progress_log or _to_stderr, done=len(store.done))
         gate = asyncio.Semaphore(config.max_chains)
 
         async def chain(seed: Seed, kind: Kind) -> None:
@@ -197,12 +205,20 @@ async def asynthesize(documents: Sequence[Document], llm: LLM, out_path: str | P
         finally:
             if run.bar is not None:
                 run.bar.close()
+            if run.line is not None:
+                run.line.close()
     report.seconds = time.perf_counter() - start
     report.llm_busy_seconds = run.clock.busy
     usage = llm.usage().since(usage_at_start)  # this run's usage, not the LLM object's lifetime
     report.usage = usage.as_dict()
     report.usage_text = usage.format()
     return report
+
+
+def _to_stderr(line: str) -> None:
+    import sys
+
+    print(line, file=sys.stderr, flush=True)
 
 
 def _bar(enabled: bool, desc: str, total: int | None = None, initial: int = 0, unit: str = "item"):
@@ -216,14 +232,17 @@ def _bar(enabled: bool, desc: str, total: int | None = None, initial: int = 0, u
 def synthesize(documents: Sequence[Document], llm: LLM, out_path: str | Path, config: SynthConfig | None = None,
                *, classifier: Classifier | None = None, resume: bool = False, overwrite: bool = False,
                progress: bool = False, ranker: CorpusRanker | None = None,
-               deadline: float | None = None) -> SynthReport:
+               deadline: float | None = None, progress_log: Callable[[str], None] | None = None) -> SynthReport:
     """Synthesize HQ and VL training rows from ``documents`` with ``llm`` into ``out_path`` (JSONL).
 
     An existing ``out_path`` made by the same settings, corpus and model is resumed; any other existing file is
     refused unless ``resume`` (continue it anyway) or ``overwrite`` (start again). ``classifier`` replaces the LLM
     judge of seeds: a callable from a list of texts to scores. ``ranker`` reuses a corpus ranker already built
     (``synth.ranker.build_ranker``) instead of building one. ``deadline`` (a ``time.monotonic()`` value): seeds not
-    started by then are left for a later run (counted in ``report.not_started``). See ``job`` for crash safety.
+    started by then are left for a later run (counted in ``report.not_started``). ``progress``: a tqdm bar on a terminal, else a line on stderr every 30 s or
+    so (``synth.progress``); ``progress_log`` takes those lines instead (and asks for them without ``progress``).
+    See ``job`` for crash safety.
     """
     return asyncio.run(asynthesize(documents, llm, out_path, config, classifier=classifier, resume=resume,
-                                   overwrite=overwrite, progress=progress, ranker=ranker, deadline=deadline))
+                                   overwrite=overwrite, progress=progress, ranker=ranker, deadline=deadline,
+                                   progress_log=progress_log))
