@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reasonir.llm import engine_probe, engines
-from reasonir.llm.engine_probe import MIN_SPEEDUP, Verdict, pick, read_verdict, verdict_path
+from reasonir.llm import engine_verdict, engines
+from reasonir.llm.engine_verdict import MIN_SPEEDUP, Verdict, pick, read_verdict, verdict_path
 
 
 def test_a_challenger_must_beat_the_incumbent_by_the_margin() -> None:
@@ -23,7 +23,7 @@ def test_a_challenger_must_beat_the_incumbent_by_the_margin() -> None:
 
 def test_auto_follows_the_kept_verdict_on_this_machine_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REASONIR_CACHE", str(tmp_path))
-    monkeypatch.setattr(engine_probe, "verdict_key", lambda: "k")
+    monkeypatch.setattr(engine_verdict, "verdict_key", lambda: "k")
     everywhere = lambda engine: True  # noqa: E731
     table = engines.auto_engine()
     assert read_verdict() is None and engines.resolve_engine("auto", present=everywhere) == table
@@ -41,16 +41,16 @@ def test_auto_follows_the_kept_verdict_on_this_machine_only(tmp_path: Path, monk
 
 
 def test_the_key_changes_with_the_builds(monkeypatch: pytest.MonkeyPatch) -> None:
-    first = engine_probe.verdict_key()
-    monkeypatch.setattr(engine_probe, "cpu_signature", lambda: "another-cpu")
-    assert engine_probe.verdict_key() != first
+    first = engine_verdict.verdict_key()
+    monkeypatch.setattr(engine_verdict, "cpu_signature", lambda: "another-cpu")
+    assert engine_verdict.verdict_key() != first
 
 
 def test_doctor_names_the_engine_auto_picks_and_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from reasonir.doctor import check_llm_config
 
     monkeypatch.setenv("REASONIR_CACHE", str(tmp_path))
-    monkeypatch.setattr(engine_probe, "verdict_key", lambda: "k")
+    monkeypatch.setattr(engine_verdict, "verdict_key", lambda: "k")
     for name in [n for n in list(__import__("os").environ) if n.startswith("REASONIR_LLM_")]:
         monkeypatch.delenv(name)
     engine, why = engines.explain_auto()

@@ -78,14 +78,6 @@ def import_ct2() -> Any:
     return ctranslate2
 
 
-def ct2_missing() -> str | None:
-    """None when the ct2 engine can run here, else the missing packages (transformers converts and tokenizes)."""
-    import importlib.util
-
-    missing = [name for name in ("ctranslate2", "transformers", "torch") if importlib.util.find_spec(name) is None]
-    return ", ".join(missing) or None
-
-
 def choose_compute_type(flags: frozenset[str] | None = None, supported: set[str] | None = None) -> str:
     """The compute type for a CPU with ``flags`` where ctranslate2 offers ``supported`` (default: this CPU and
     ``ctranslate2.get_supported_compute_types("cpu")``): bf16 where there are bf16 units, int8 weights with float32

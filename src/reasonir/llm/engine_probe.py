@@ -15,32 +15,23 @@ conversion aside); ``auto``
 reads it when it is there and otherwise falls back to the rule in ``reasonir.llm.engines`` (never probing on its
 own: a job should not start with a minute of benchmarking). ``reasonir doctor`` says which applied and why.
 
-    >>> pick({"llama-server": 2.0, "ct2": 5.0})
-    ('ct2', 'ct2 made 2.50x the candidates/s of llama-server (5.00 vs 2.00) in the probe')
-    >>> pick({"llama-server": 2.0, "ct2": 2.2})[0]
-    'llama-server'
+The verdict, its key and the rule that reads it are in :mod:`reasonir.llm.engine_verdict`.
 """
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import asdict
 
 from reasonir.data.atomic import atomic_open
-from reasonir.hardware import cpu_signature
-from reasonir.paths import cache_root
+from reasonir.llm.engine_verdict import INCUMBENT, PROBE_FORMAT, Verdict, pick, verdict_key, verdict_path
 
-INCUMBENT = "llama-server"
-MIN_SPEEDUP = 1.25  # a challenger must beat the incumbent by this much: the probe's noise on a shared machine
 PROBE_SEEDS = 3  # seed prompts per pass
 PROBE_CANDIDATES = 6  # candidates per seed (half the synthesizer's 12: the probe stays within minutes)
 PROBE_MAX_TOKENS = 48
-PROBE_FORMAT = 2  # what _requests sends; a change makes earlier verdicts stale
 PROBE_DOCUMENTS = (
     "Vitamin D deficiency is common in northern latitudes during winter. Supplementation trials reported fewer "
     "acute respiratory infections among participants with the lowest baseline levels, while those with adequate "
@@ -52,64 +43,6 @@ PROBE_DOCUMENTS = (
     "reported by 9% of treated and 8% of placebo participants, suggesting that most complaints were not caused by "
     "the drug itself.",
 )
-
-
-@dataclass(frozen=True)
-class Verdict:
-    engine: str
-    reason: str
-    rates: dict[str, float]  # candidates per second, best pass per engine
-    date: str
-    key: str
-
-
-def verdict_key() -> str:
-    """What the verdict depends on: this CPU, the llama-server build, ctranslate2's and transformers' versions."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from reasonir.llm.native import BuildStamp, find_llama_server
-
-    parts = [cpu_signature(), f"probe {PROBE_FORMAT}"]
-    server = find_llama_server()
-    stamp = BuildStamp.read(server) if server is not None else None
-    parts.append(json.dumps(asdict(stamp), sort_keys=True, default=str) if stamp is not None else str(server))
-    for name in ("ctranslate2", "transformers"):
-        try:
-            parts.append(f"{name} {version(name)}")
-        except PackageNotFoundError:
-            parts.append(f"{name} missing")
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
-
-
-def verdict_path(key: str | None = None) -> Path:
-    return cache_root() / "llm" / f"engine-auto-{key or verdict_key()}.json"
-
-
-def read_verdict(path: Path | None = None) -> Verdict | None:
-    """The kept verdict for this machine and these builds, or None (never probed, or stale)."""
-    path = path or verdict_path()
-    try:
-        return Verdict(**json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def pick(rates: dict[str, float], min_speedup: float = MIN_SPEEDUP) -> tuple[str, str]:
-    """The engine ``auto`` should use given each engine's candidates per second, and why."""
-    if not rates:
-        raise ValueError("no engine was measured")
-    if INCUMBENT not in rates:
-        best = max(rates, key=rates.__getitem__)
-        return best, f"{best} is the fastest engine present ({INCUMBENT} is not built)"
-    base = rates[INCUMBENT]
-    best = max((e for e in rates if e != INCUMBENT), key=rates.__getitem__, default=None)
-    if best is None:
-        return INCUMBENT, f"{INCUMBENT} is the only engine present"
-    ratio = rates[best] / base if base else float("inf")
-    what = f"{ratio:.2f}x the candidates/s of {INCUMBENT} ({rates[best]:.2f} vs {base:.2f}) in the probe"
-    if ratio >= min_speedup:
-        return best, f"{best} made {what}"
-    return INCUMBENT, f"{best} made only {what}; a challenger needs {min_speedup}x"
 
 
 def _requests() -> list[list]:

@@ -92,7 +92,7 @@ def resolve_engine(engine: Engine, flags: frozenset[str] | None = None,
 
 
 def _kept_verdict():  # type: ignore[no-untyped-def]
-    from reasonir.llm.engine_probe import read_verdict
+    from reasonir.llm.engine_verdict import read_verdict
 
     try:
         return read_verdict()
@@ -114,6 +114,14 @@ def explain_auto() -> tuple[ServingEngine, str]:
     return engine, why
 
 
+def ct2_missing() -> str | None:
+    """None when the ct2 engine can run here, else the missing packages (transformers converts and tokenizes)."""
+    import importlib.util
+
+    missing = [name for name in ("ctranslate2", "transformers", "torch") if importlib.util.find_spec(name) is None]
+    return ", ".join(missing) or None
+
+
 def engine_present(engine: ServingEngine) -> bool:
     """Whether ``engine`` can start here: a llama-server binary is found, or the packages of transformers serve or
     of ctranslate2 are."""
@@ -122,8 +130,6 @@ def engine_present(engine: ServingEngine) -> bool:
 
         return find_llama_server() is not None
     if engine == "ct2":
-        from reasonir.llm.ct2_engine import ct2_missing
-
         return ct2_missing() is None
     return transformers_serve_missing() is None
 
