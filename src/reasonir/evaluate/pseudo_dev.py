@@ -20,14 +20,12 @@ for the real queries, whose agreement with real nDCG@10 changes is measured in b
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reasonir.data.records import DEV_SPLIT, Dataset, Document, Query, TrainingRow
-from reasonir.evaluate.stats import paired_bootstrap
+from reasonir.evaluate.crossfit import MEASURE, Verdict, compare  # one verdict for both label-free judges
 from reasonir.retrieve.base import Retriever
-
-MEASURE = "ndcg@10"  # the measure BRIGHT and BEIR report, so a pseudo-dev figure reads like a real one
 
 
 @dataclass
@@ -58,49 +56,4 @@ class PseudoDev:
         return {qid: scores[MEASURE] for qid, scores in result.per_query.items()}
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """A candidate against a baseline on the same pseudo-dev queries."""
-
-    n: int
-    baseline: float
-    candidate: float
-    ci95: tuple[float, float]  # of the mean per-query change, paired bootstrap
-
-    @property
-    def change(self) -> float:
-        return self.candidate - self.baseline
-
-    @property
-    def better(self) -> bool:
-        """The whole interval lies above zero: more than the dev set's noise."""
-        return self.n > 0 and self.ci95[0] > 0
-
-    @property
-    def worse(self) -> bool:
-        return self.n > 0 and self.ci95[1] < 0
-
-    def describe(self) -> str:
-        return (f"pseudo-dev {MEASURE} {self.baseline:.3f} -> {self.candidate:.3f} ({self.change:+.3f}, 95% CI "
-                f"{self.ci95[0]:+.3f} to {self.ci95[1]:+.3f}, {self.n} queries)")
-
-    def as_dict(self) -> dict[str, object]:
-        return {"n": self.n, "baseline": round(self.baseline, 4), "candidate": round(self.candidate, 4),
-                "change": round(self.change, 4), "ci95": [round(x, 4) for x in self.ci95], "better": self.better,
-                "worse": self.worse}
-
-
-def compare(baseline: Mapping[str, float], candidate: Mapping[str, float]) -> Verdict:
-    """The candidate's per-query scores against the baseline's, on the queries both were scored on.
-
-    >>> v = compare({"q1": 0.5, "q2": 0.0, "q3": 1.0}, {"q1": 1.0, "q2": 0.5, "q3": 1.0})
-    >>> round(v.change, 3), v.n
-    (0.333, 3)
-    """
-    shared = sorted(set(baseline) & set(candidate))
-    if not shared:
-        return Verdict(0, 0.0, 0.0, (0.0, 0.0))
-    base = [baseline[q] for q in shared]
-    cand = [candidate[q] for q in shared]
-    return Verdict(len(shared), sum(base) / len(shared), sum(cand) / len(shared),
-                   paired_bootstrap([c - b for b, c in zip(base, cand)]))
+__all__ = ["PseudoDev", "Verdict", "compare"]
