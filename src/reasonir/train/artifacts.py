@@ -75,15 +75,33 @@ def _last_checkpoint(folder: Path) -> str | None:
 def prepare_output(config: TrainConfig, *, primary: bool) -> tuple[Path, str | None]:
     """The checked output folder and the checkpoint to resume from (None: start fresh); the first rank clears old
     checkpoints on ``overwrite`` and records this run's settings beside its checkpoints."""
+    if not primary:
+        return _follow_primary(config)
     out = check_output_dir(config)
     checkpoint = _last_checkpoint(out / CHECKPOINTS) if config.resume else None
-    if primary:
-        if config.overwrite and not config.resume:
-            shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)  # a fresh run must not pick up old checkpoints
-        _write_job(out, config)
+    if config.overwrite and not config.resume:
+        shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)  # a fresh run must not pick up old checkpoints
+    _write_job(out, config)
     if config.resume and checkpoint is None and (out / SUMMARY_FILE).exists():
         raise FileExistsError(f"{out}: training already finished; nothing to resume (use --overwrite to retrain)")
     return out, checkpoint
+
+
+def _follow_primary(config: TrainConfig, wait_s: float = 120.0) -> tuple[Path, str | None]:
+    """Another rank's view: the first rank alone judges the folder (judging it here too raced with its writes: a
+    folder it had begun to fill read as someone else's), so wait for its job file and resume as it does."""
+    import time
+
+    out = Path(config.output_dir)
+    if config.overwrite and not config.resume:
+        return out, None  # the first rank clears the old checkpoints: a fresh start
+    job = out / CHECKPOINTS / JOB_FILE
+    deadline = time.monotonic() + wait_s
+    while not (job.is_file() and json.loads(job.read_text()) == json.loads(json.dumps(_job_settings(config)))):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{out}: the first rank did not accept the folder within {wait_s:.0f} s (see its error)")
+        time.sleep(0.2)
+    return out, _last_checkpoint(out / CHECKPOINTS)
 
 
 def _save_final(model: SentenceTransformer, out: Path) -> None:
