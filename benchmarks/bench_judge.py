@@ -204,6 +204,7 @@ def main() -> int:
     if args.from_adapt:
         done = [run for seed, folder in enumerate(args.from_adapt) for run in from_adapt(folder, seed)]
         write_results(args.out, {"dataset": args.dataset, "adapt_folders": [str(f) for f in args.from_adapt],
+                                 "note": "train_seed numbers the adapt folders in the order given",
                                  "matters": MATTERS, "cpu": describe(), "summary": summarize(done), "runs": done})
         print(json.dumps(summarize(done), indent=2))
         return 0
