@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 
 from _common import RESULTS_DIR, write_results
+from reasonir.evaluate.crossfit import MATTERS, sign_agreement
 
-MATTERS = 0.005  # real changes smaller than this are within the real queries' own noise: no sign to agree with
 
 
 def cut_corpus(data, rows, size: int | None):
@@ -69,10 +69,9 @@ def replay(rows, max_rank: int = 10):
 
 def real_scores(candidate, base_model, data, ignore_identical: bool, bm25_run, cache: dict) -> dict[str, float]:
     """nDCG@10 per real query of the retriever a candidate stands for, with the encoder trained on every row."""
-    from reasonir.adapt.recipes import dense_retriever
+    from reasonir.adapt.recipes import dense_retriever, with_bm25
     from reasonir.evaluate.crossfit import DEPTH
     from reasonir.evaluate.metrics import evaluate_per_query
-    from reasonir.retrieve.hybrid import fuse_weighted, top_k
 
     key = candidate.path or "base"
     if key not in cache:
@@ -80,7 +79,7 @@ def real_scores(candidate, base_model, data, ignore_identical: bool, bm25_run, c
         cache[key] = retriever.index(data.documents).search(data.queries, k=DEPTH + 1)
     run = cache[key]
     if candidate.form == "hybrid":
-        run = top_k(fuse_weighted([bm25_run, run], [1 - candidate.weight, candidate.weight]), DEPTH + 1)
+        run = with_bm25(bm25_run, run, candidate.weight, DEPTH + 1)
     if ignore_identical:
         run = {q: {d: s for d, s in docs.items() if d != q} for q, docs in run.items()}
     return {q: s["ndcg@10"] for q, s in evaluate_per_query(data.qrels, run, ["ndcg@10"]).items()}
@@ -124,17 +123,15 @@ def train_all(rows_file: Path, recipes: list[str], folds: int, seed: int, work: 
 def summarize(runs: list[dict]) -> dict:
     """Sign agreement over the runs whose real change matters, and what adapt handed back."""
     scored = [r for r in runs if r["kind"] == "candidate"]
-    matter = [r for r in scored if abs(r["real_change"]) >= MATTERS]
-    agree = sum((r["judge_change"] > 0) == (r["real_change"] > 0) for r in matter)
+    agree, matter = sign_agreement([(r["judge_change"], r["real_change"]) for r in scored])
     picks = [r for r in runs if r["kind"] == "adapt"]
     by_choice = {}  # which judge queries predict best: every clean candidate, or only those BM25 places / misses
     for key in ("judge_change_bm25_placed", "judge_change_bm25_missed"):
-        have = [r for r in matter if r.get(key) is not None]
+        have_agree, have = sign_agreement([(r[key], r["real_change"]) for r in scored if r.get(key) is not None])
         if have:
-            by_choice[key.removeprefix("judge_change_")] = {
-                "runs": len(have), "sign_agreement": sum((r[key] > 0) == (r["real_change"] > 0) for r in have)}
-    return {"runs": len(scored), "runs_whose_real_change_matters": len(matter),
-            "sign_agreement": agree, "sign_agreement_share": round(agree / len(matter), 3) if matter else None,
+            by_choice[key.removeprefix("judge_change_")] = {"runs": have, "sign_agreement": have_agree}
+    return {"runs": len(scored), "runs_whose_real_change_matters": matter,
+            "sign_agreement": agree, "sign_agreement_share": round(agree / matter, 3) if matter else None,
             "sign_agreement_by_judge_queries": by_choice,
             "judge_better_and_real_better": sum(r["judge_better"] and r["real_change"] > 0 for r in scored),
             "judge_better_but_real_worse": sum(r["judge_better"] and r["real_change"] <= 0 for r in scored),

@@ -157,10 +157,10 @@ def _synthesize(config: AdaptConfig, documents, out: Path, llm: LLM | None, dead
                             progress_log=lambda line: _flushed(log, f"      {line}"))
     log(report.format())
     data = report.as_dict()
-    dev = sum(report.dev_rows.values()) + sum(report.judge_rows.values())
-    return {"rows": report.rows, "judge_rows": dev, "kept": data["kept"], "seed_yield": data["seed_yield"],
+    judge = sum(report.dev_rows.values()) + sum(report.judge_rows.values())
+    return {"rows": report.rows, "judge_rows": judge, "kept": data["kept"], "seed_yield": data["seed_yield"],
             "seeds": data["seeds"].get("selected"), "not_started": report.not_started, "usage": report.usage_text,
-            "line": f"{report.rows} training rows and {dev} judge rows from "
+            "line": f"{report.rows} training rows and {judge} judge rows from "
                     f"{data['seeds'].get('selected')} seeds"
                     + (f"; the time budget left {report.not_started} of {report.not_started + sum(report.seeds_tried.values())}"
                        " (seed, kind) chains unstarted (a rerun with more --budget-minutes continues)"
@@ -291,12 +291,13 @@ def _evaluate(config: AdaptConfig, out: Path, train: dict[str, Any]) -> dict[str
     that ``serve`` uses, on the labelled queries; each judged one beside its judge change (the judge's check)."""
     from reasonir.data import load_dataset
     from reasonir.evaluate.evaluator import evaluate_retriever
-    from reasonir.evaluate.metrics import evaluate_per_query, parse_measure
+    from reasonir.adapt.recipes import dense_retriever, with_bm25
+    from reasonir.evaluate.crossfit import MATTERS, sign_agreement
+    from reasonir.evaluate.metrics import evaluate_run, parse_measure
     from reasonir.evaluate.runs import prepare_run
     from reasonir.evaluate.table import TABLE_MEASURES, Comparison
     from reasonir.retrieve import BM25Retriever
-    from reasonir.adapt.recipes import dense_retriever
-    from reasonir.retrieve.hybrid import FUSION_DEPTH, fuse_weighted, top_k
+    from reasonir.retrieve.hybrid import FUSION_DEPTH
     from reasonir.retrieve.store import load_index
 
     data = load_dataset(config.eval, config.eval_split)
@@ -305,8 +306,7 @@ def _evaluate(config: AdaptConfig, out: Path, train: dict[str, Any]) -> dict[str
 
     def score(name: str, run) -> None:
         run = prepare_run(run, data.queries, FUSION_DEPTH, ignore_identical_ids=config.ignore_identical_ids)
-        per_query = evaluate_per_query(data.qrels, run, measures, "zero")
-        rows[name] = {m.key: statistics.fmean(q[m.key] for q in per_query.values()) for m in measures}
+        rows[name] = evaluate_run(data.qrels, run, measures)
 
     # every retriever at the depth a served hybrid fuses, so each row is what `serve` would return
     bm25 = BM25Retriever().index(data.documents).search(data.queries, k=FUSION_DEPTH)
@@ -321,7 +321,7 @@ def _evaluate(config: AdaptConfig, out: Path, train: dict[str, Any]) -> dict[str
             dense_runs[path] = dense_retriever(model).index(data.documents).search(data.queries, k=FUSION_DEPTH)
         run = dense_runs[path]
         if candidate["form"] == "hybrid":
-            run = top_k(fuse_weighted([bm25, run], [1 - candidate["weight"], candidate["weight"]]), FUSION_DEPTH)
+            run = with_bm25(bm25, run, candidate["weight"])
         score(candidate["name"], run)
         checks.append({"name": candidate["name"], "judge_change": candidate.get("judge_change"),
                        "real_change": round(rows[candidate["name"]]["ndcg@10"] - rows["base"]["ndcg@10"], 4)})
@@ -330,12 +330,12 @@ def _evaluate(config: AdaptConfig, out: Path, train: dict[str, Any]) -> dict[str
                                     measures=measures, ignore_identical_ids=config.ignore_identical_ids)
     rows[served] = evaluation.scores
     table = Comparison(str(config.eval), [m.key for m in measures], rows)
-    mattered = [c for c in checks[1:] if abs(c["real_change"]) >= 0.005 and c["judge_change"] is not None]
-    agree = sum((c["judge_change"] > 0) == (c["real_change"] > 0) for c in mattered)
+    agree, mattered = sign_agreement([(c["judge_change"], c["real_change"]) for c in checks[1:]
+                                      if c["judge_change"] is not None])
     before, after = rows["base"]["ndcg@10"], rows[served]["ndcg@10"]
     return {"table": table.to_dict(), "text": table.to_text(), "base_ndcg@10": before, "adapted_ndcg@10": after,
-            "judge_check": {"candidates": checks, "real_change_at_least_0.005": len(mattered),
+            "judge_check": {"candidates": checks, f"real_change_at_least_{MATTERS}": mattered,
                             "sign_agreement": agree},
             "line": f"nDCG@10 on {len(data.queries)} labelled queries: base {before:.4f}, served retriever "
                     f"({train['chosen']}) {after:.4f} ({after - before:+.4f}); the judge's change had the real "
-                    f"change's sign for {agree} of the {len(mattered)} candidates whose real change is 0.005 or more"}
+                    f"change's sign for {agree} of the {mattered} candidates whose real change is {MATTERS} or more"}

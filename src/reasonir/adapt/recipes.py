@@ -148,15 +148,21 @@ def merged_copy(model_dir: Path, base_model: str | None, share: float, target: P
     return target
 
 
+def with_bm25(bm25_run: Run, dense_run: Run, weight: float, depth: int = DEPTH) -> Run:
+    """The hybrid form of a dense run: fused with BM25's, the encoder weighing ``weight``, as a served hybrid index
+    fuses (``HybridRetriever`` with weights ``[1 - weight, weight]``)."""
+    from reasonir.retrieve.hybrid import fuse_weighted, top_k
+
+    return top_k(fuse_weighted([bm25_run, dense_run], [1 - weight, weight]), depth)
+
+
 def forms(encoder: Candidate, dense_run: Run, bm25_run: Run, weights: Sequence[float], judge: JudgeSet
           ) -> list[Candidate]:
     """The encoder alone and fused with BM25 at each weight, each scored on the judge queries."""
-    from reasonir.retrieve.hybrid import fuse_weighted, top_k
-
     encoder.scores = judge.score(dense_run)
     out = [encoder]
     for weight in weights:
-        fused = top_k(fuse_weighted([bm25_run, dense_run], [1 - weight, weight]), DEPTH)
+        fused = with_bm25(bm25_run, dense_run, weight)
         out.append(Candidate(f"{encoder.name} + bm25 ({weight:g})", encoder.recipe, encoder.merge, encoder.path,
                              "hybrid", weight, judge.score(fused), encoder.train))
     return out

@@ -27,7 +27,7 @@ class Dataset:
 
 
 DEV_SPLIT = "dev"  # meta["split"] of pseudo-dev rows (see reasonir.synth.devset)
-# meta["split"] of judge rows: a training seed's first clean candidate, kept to judge the models that never saw
+# meta["split"] of judge rows: every clean candidate of a training seed, kept to judge the models that never saw
 # that seed (reasonir.evaluate.crossfit)
 JUDGE_SPLIT = "judge"
 

@@ -40,6 +40,8 @@ DEPTH = FUSION_DEPTH  # documents each retriever returns per judge query: what a
 # 3 folds: each fold model trains on two thirds of the rows, close enough to the full model to stand for it, at
 # four trainings per recipe (our choice; 2 folds halve the data, 5 cost six trainings)
 FOLDS = 3
+# real nDCG@10 changes smaller than this are within labelled queries' own noise: no sign for the judge to agree with
+MATTERS = 0.005
 # 80% power at 5% two-sided: a true change of (1.96 + 0.84) standard errors is detected 4 times in 5
 POWER_Z = 1.96 + 0.84
 
@@ -156,3 +158,13 @@ def compare(baseline: Mapping[str, float], candidate: Mapping[str, float],
     return Verdict(len(shared), len(set(groups)) if groups else len(shared),
                    statistics.fmean(baseline[q] for q in shared), statistics.fmean(candidate[q] for q in shared),
                    (lo, hi), POWER_Z * standard_error)
+
+
+def sign_agreement(changes: Sequence[tuple[float, float]]) -> tuple[int, int]:
+    """(judge changes with the real change's sign, real changes that matter) over (judge, real) change pairs.
+
+    >>> sign_agreement([(0.01, 0.02), (0.01, -0.03), (0.02, 0.001)])
+    (1, 2)
+    """
+    mattered = [(judge, real) for judge, real in changes if abs(real) >= MATTERS]
+    return sum((judge > 0) == (real > 0) for judge, real in mattered), len(mattered)
