@@ -21,6 +21,18 @@ def write_results(path: str | Path, record: dict) -> Path:
     return path
 
 
+def resumable(out: Path, work: Path | None, prefix: str) -> tuple[Path, Path, list[dict]]:
+    """A long benchmark's work folder (a fresh temporary one unless given), its run log beside ``out``
+    (``<out>.runs.jsonl``, one JSON line per finished run) and the runs already in it, so a rerun continues."""
+    import tempfile
+
+    work = work or Path(tempfile.mkdtemp(prefix=prefix))
+    work.mkdir(parents=True, exist_ok=True)
+    log_path = out.with_suffix(".runs.jsonl")
+    done = [json.loads(line) for line in log_path.open()] if log_path.exists() else []
+    return work, log_path, done
+
+
 def run_child(code: str, *args: str, timeout: float = 3600) -> dict:
     """Run ``python -c code args...`` in a fresh process (a clean peak-memory reading) and parse the JSON object
     on its last stdout line."""

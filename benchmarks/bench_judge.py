@@ -25,11 +25,10 @@ import argparse
 import json
 import random
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
-from _common import RESULTS_DIR, write_results
+from _common import RESULTS_DIR, resumable, write_results
 from reasonir.evaluate.crossfit import MATTERS, sign_agreement
 
 
@@ -215,11 +214,8 @@ def main() -> int:
     known = {d.id for d in data.documents}
     rows = [r for r in rows if r.seed_id in known]
     judge = JudgeSet.from_rows(rows, data.documents, folds)
-    work = args.work or Path(tempfile.mkdtemp(prefix="bench-judge-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work, log_path, done = resumable(args.out, args.work, "bench-judge-")
     rows_file = write_training_rows(rows, work / "rows.jsonl", overwrite=True)
-    log_path = args.out.with_suffix(".runs.jsonl")
-    done = [json.loads(line) for line in log_path.open()] if log_path.exists() else []
     print(f"{sum(not r.is_dev for r in rows)} training rows, {len(judge)} judge queries from {judge.seeds} seeds, "
           f"{len(data.documents)} documents, {len(data.queries)} real queries; {len(done)} runs done", flush=True)
     bm25_run = BM25Retriever().index(data.documents).search(data.queries, k=101)

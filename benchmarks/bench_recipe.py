@@ -32,11 +32,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
-from _common import RESULTS_DIR, write_results
+from _common import RESULTS_DIR, resumable, write_results
 
 EVAL_BACKEND = None  # the default (auto): bf16 where the CPU computes it natively, within 0.0005 nDCG@10 of fp32
 
@@ -229,11 +228,8 @@ def main() -> int:
     every = PseudoDev.from_rows([r for r in dev_rows if r.seed_id not in trained_seeds], data.documents)
     dev = bm25_placed(every) if args.dev_roundtrip else every
     ids = [q.id for q in dev.dataset.queries]
-    work = args.work or Path(tempfile.mkdtemp(prefix="bench-recipe-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work, log_path, done = resumable(args.out, args.work, "bench-recipe-")
     rows_file = write_training_rows(train_rows, work / "rows.jsonl", overwrite=True)
-    log_path = args.out.with_suffix(".runs.jsonl")
-    done = [json.loads(line) for line in log_path.open()] if log_path.exists() else []
     print(f"{len(train_rows)} training rows, {len(dev)} pseudo-dev queries ({len(every)} before BM25's round trip), "
           f"{len(done)} runs already done", flush=True)
 
