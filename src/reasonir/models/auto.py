@@ -5,8 +5,8 @@ Which backend is fastest depends on the CPU, not on reasonir: all-MiniLM-L6-v2 a
 and bf16 is emulated (slower than fp32); on a 2-core AVX2 EPYC, CTranslate2 in fp32 (``ct2``) was 1.75x torch on
 the probe's mix of queries and passages and 1.08x on abstracts at 256 tokens, int8 no faster there
 (``benchmarks/results/encoding_backends*.json``); on the AMX Xeon, OpenVINO's compiled bf16 graph (``openvino``)
-beat torch-bf16 (``benchmarks/results/encoding_backends_amx.json``). So ``auto`` decides per model and machine, in
-three steps:
+ran 4.15x fp32 on abstracts where ``torch-bf16`` ran 2.30x (``benchmarks/results/encoding_backends_amx.json``). So
+``auto`` decides per model and machine, in three steps:
 
 1. **Candidates**, from the CPU's flags and the installed engines (:func:`candidates`): ``openvino`` (OpenVINO's
    compiled graph, bf16 where the CPU has bf16 units, else fp32) where the CPU has bf16 or int8 units and openvino is
