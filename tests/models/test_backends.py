@@ -177,3 +177,17 @@ def test_missing_openvino_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "openvino", None)
     with pytest.raises(MissingOptionalDependency, match=r"pip install 'reasonir\[openvino\]'"):
         load_encoder(backend="openvino")
+
+
+def test_openvino_refuses_a_family_it_was_not_tested_on_before_compiling(tmp_path):
+    """A Llama-backbone encoder: OpenVINO's bf16 compiler crashed the process on a tiny one, so the backend says no
+    with an error (which the auto probe records) instead of converting it."""
+    pytest.importorskip("openvino", reason="pip install 'reasonir[openvino]'")
+    from transformers import LlamaConfig
+
+    from reasonir.models.bidirectional import build_llm_encoder, save_tiny_decoder
+
+    build_llm_encoder(save_tiny_decoder(LlamaConfig, tmp_path / "tiny")).save(str(tmp_path / "saved"))
+    with pytest.raises(ValueError, match="encoder backend openvino takes bert, roberta, xlm-roberta models, not llama"):
+        load_encoder(str(tmp_path / "saved"), backend="openvino")
+    assert not list((tmp_path / "cache").rglob("model.xml")), "nothing converted"

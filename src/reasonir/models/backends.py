@@ -190,13 +190,14 @@ def apply_backend(model: SentenceTransformer, backend: ResolvedBackend, identity
         transformer.model.exported_now, transformer.model.replaced_parameters = made, replaced
         return model
     if backend == "openvino":
-        from reasonir.models.openvino_module import OpenVinoTransformer, ensure_converted as ensure_openvino
+        from reasonir.models import openvino_module as ov_module
 
+        ov_module.check_supported(transformer.model.config)  # first: an untested family may crash the compiler
         names = _input_names(transformer)
-        path, made = ensure_openvino(transformer, folder, names)
+        path, made = ov_module.ensure_converted(transformer, folder, names)
         if made:
             logger.info("converted encoder for OpenVINO to %s", path.parent)
-        transformer.model = OpenVinoTransformer(path, transformer.model.config, input_names=names)
+        transformer.model = ov_module.OpenVinoTransformer(path, transformer.model.config, input_names=names)
         transformer.model.exported_now, transformer.model.replaced_parameters = made, replaced
         return model
     path, exported = ensure_onnx(transformer, folder, backend)

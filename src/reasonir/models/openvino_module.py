@@ -40,6 +40,11 @@ from reasonir.hardware import bf16_supported
 from reasonir.optional import require
 
 MODEL_FILE = "model.xml"  # OpenVINO IR: the graph; its weights sit beside it in model.bin
+# Model families this backend takes: BERT's layer structure (all-MiniLM-L6-v2, a BERT, is what was converted, compiled
+# and compared with fp32 here). Others are refused before compiling, with an error the ``auto`` probe records: OpenVINO
+# 2026.4's CPU plugin killed the process with a floating point exception (SIGFPE, which no ``except`` catches) while
+# compiling a tiny Llama-backbone encoder (hidden size 32) in bf16, and such a crash would take the probe with it.
+MODEL_TYPES = frozenset({"bert", "roberta", "xlm-roberta"})
 
 
 def import_openvino(purpose: str = "the openvino encoder backend") -> Any:
@@ -56,6 +61,21 @@ def openvino_version() -> str:
 def _core() -> Any:
     """One ``openvino.Core`` per process (it holds the plugins and their compiled-kernel caches)."""
     return import_openvino().Core()
+
+
+def check_supported(config: Any) -> None:
+    """A ValueError unless the Hugging Face ``config`` names a family in :data:`MODEL_TYPES`.
+
+    >>> from types import SimpleNamespace
+    >>> check_supported(SimpleNamespace(model_type="bert"))
+    >>> check_supported(SimpleNamespace(model_type="llama"))
+    Traceback (most recent call last):
+    ...
+    ValueError: encoder backend openvino takes bert, roberta, xlm-roberta models, not llama
+    """
+    family = getattr(config, "model_type", None)
+    if family not in MODEL_TYPES:
+        raise ValueError(f"encoder backend openvino takes {', '.join(sorted(MODEL_TYPES))} models, not {family}")
 
 
 def ensure_converted(transformer: Any, folder: Path, names: list[str]) -> tuple[Path, bool]:
