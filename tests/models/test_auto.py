@@ -58,16 +58,29 @@ def m(backend, speedup, cosine=0.9999, tau=0.99, top1=1.0, error=None):
     (SAPPHIRE_RAPIDS, True, True, ("torch-bf16", "onnx-int8", "ct2-int8", "ct2")),
 ])
 def test_candidates_come_from_the_cpu_flags(flags, onnx, ct2, expected):
-    assert candidates(flags, onnx_installed=onnx, ct2_installed=ct2, device="cpu") == expected
+    assert candidates(flags, onnx_installed=onnx, ct2_installed=ct2, openvino_installed=False,
+                      device="cpu") == expected
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (HASWELL, ()),  # no bf16 or int8 units: OpenVINO would run fp32 like torch, and is not probed
+    (SKYLAKE_SP, ()),
+    (CASCADE_LAKE, ("openvino",)),
+    (SAPPHIRE_RAPIDS, ("openvino", "torch-bf16")),
+])
+def test_openvino_is_a_candidate_where_the_cpu_has_bf16_or_int8_units(flags, expected):
+    assert candidates(flags, onnx_installed=False, ct2_installed=False, openvino_installed=True,
+                      device="cpu") == expected
 
 
 def test_a_gpu_device_has_no_cpu_candidates():
-    assert candidates(SAPPHIRE_RAPIDS, onnx_installed=True, ct2_installed=False, device="cuda:0") == ()
+    assert candidates(SAPPHIRE_RAPIDS, onnx_installed=True, ct2_installed=False,
+                      openvino_installed=False, device="cuda:0") == ()
 
 
 @pytest.mark.parametrize("flags", [HASWELL, SKYLAKE_SP])
 def test_an_avx2_only_cpu_gets_fp32_torch_without_a_probe(flags, tmp_path):
-    choice = resolve_backend("auto", flags=flags, onnx_installed=True, ct2_installed=False,
+    choice = resolve_backend("auto", flags=flags, onnx_installed=True, ct2_installed=False, openvino_installed=False,
                              device="cpu", probe_with=never_probe,
                              cache_root=tmp_path, announce=False)
     assert (choice.backend, choice.cached, choice.measurements) == ("torch", False, ())
@@ -94,13 +107,15 @@ def test_an_avx2_only_cpu_loads_the_real_encoder_in_fp32(monkeypatch):
 @pytest.mark.parametrize("speedup, expected", [(1.5, "ct2"), (1.1, "torch")])
 def test_an_avx2_cpu_with_ctranslate2_probes_ct2_and_keeps_it_only_when_clearly_faster(speedup, expected, tmp_path):
     fake = outcome(ct2=m("ct2", speedup))
-    choice = resolve_backend("auto", flags=HASWELL, onnx_installed=True, ct2_installed=True, device="cpu",
+    choice = resolve_backend("auto", flags=HASWELL, onnx_installed=True, ct2_installed=True,
+                             openvino_installed=False, device="cpu",
                              probe_with=fake, cache_root=tmp_path, announce=False)
     assert fake.calls == [("ct2",)] and choice.backend == expected  # no int8 candidate without int8 dot products
 
 
 def test_an_avx2_cpu_without_ctranslate2_gets_fp32_and_is_told_how_to_add_it(tmp_path):
-    choice = resolve_backend("auto", flags=HASWELL, onnx_installed=True, ct2_installed=False, device="cpu",
+    choice = resolve_backend("auto", flags=HASWELL, onnx_installed=True, ct2_installed=False,
+                             openvino_installed=False, device="cpu",
                              probe_with=never_probe, cache_root=tmp_path, announce=False)
     assert choice.backend == "torch" and "pip install 'reasonir[ct2]'" in choice.reason
 
@@ -119,6 +134,7 @@ def test_an_avx2_cpu_without_ctranslate2_gets_fp32_and_is_told_how_to_add_it(tmp
 def test_the_probe_outcome_decides(probed, expected, tmp_path):
     fake = outcome(**probed)
     choice = resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=True, ct2_installed=False,
+                             openvino_installed=False,
                              device="cpu", probe_with=fake,
                              cache_root=tmp_path, announce=False)
     assert choice.backend == expected and fake.calls == [("torch-bf16", "onnx-int8")]
@@ -129,6 +145,7 @@ def test_the_probe_outcome_decides(probed, expected, tmp_path):
 def test_the_verdict_is_kept_per_machine_and_read_back_with_a_note(tmp_path, capsys):
     fake = outcome(**{"torch-bf16": m("torch-bf16", 3.0), "onnx-int8": m("onnx-int8", 1.3)})
     first = resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=True, ct2_installed=False,
+                            openvino_installed=False,
                             device="cpu", probe_with=fake,
                             cache_root=tmp_path)
     assert not first.cached and first.verdict_file
@@ -137,6 +154,7 @@ def test_the_verdict_is_kept_per_machine_and_read_back_with_a_note(tmp_path, cap
     assert [m["backend"] for m in record["measurements"]] == ["torch", "torch-bf16", "onnx-int8"]
 
     again = resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=True, ct2_installed=False,
+                            openvino_installed=False,
                             device="cpu", probe_with=fake,
                             cache_root=tmp_path)
     assert again.cached and again.backend == "torch-bf16" and len(fake.calls) == 1
@@ -146,9 +164,10 @@ def test_the_verdict_is_kept_per_machine_and_read_back_with_a_note(tmp_path, cap
 
     # another CPU (another flag set) or other candidates: another verdict, probed anew
     resolve_backend("auto", flags=SAPPHIRE_RAPIDS | {"avx512_fp16"}, onnx_installed=True, ct2_installed=False,
+                    openvino_installed=False,
                     device="cpu",
                     probe_with=fake, cache_root=tmp_path, announce=False)
-    resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=False, ct2_installed=False,
+    resolve_backend("auto", flags=SAPPHIRE_RAPIDS, onnx_installed=False, ct2_installed=False, openvino_installed=False,
                     device="cpu", probe_with=fake,
                     cache_root=tmp_path, announce=False)
     assert fake.calls[1:] == [("torch-bf16", "onnx-int8"), ("torch-bf16",)]
@@ -156,7 +175,7 @@ def test_the_verdict_is_kept_per_machine_and_read_back_with_a_note(tmp_path, cap
 
 def test_an_unreadable_or_foreign_verdict_is_measured_again(tmp_path):
     fake = outcome(**{"torch-bf16": m("torch-bf16", 3.0)})
-    args = dict(flags=SAPPHIRE_RAPIDS, onnx_installed=False, ct2_installed=False,
+    args = dict(flags=SAPPHIRE_RAPIDS, onnx_installed=False, ct2_installed=False, openvino_installed=False,
                 device="cpu", probe_with=fake, cache_root=tmp_path,
                 announce=False)
     path = resolve_backend("auto", **args).verdict_file

@@ -145,3 +145,49 @@ def test_missing_ctranslate2_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "ctranslate2", None)
     with pytest.raises(MissingOptionalDependency, match=r"pip install 'reasonir\[ct2\]'"):
         load_encoder(backend="ct2")
+
+
+def test_openvino_agrees_with_sentence_transformers_and_reuses_its_conversion(reference):
+    """A real round trip: the packaged MiniLM converted for OpenVINO, compiled (bf16 where the CPU has bf16 units),
+    encoded in batches split across streams and in a one-text batch, compared with fp32 torch."""
+    ov = pytest.importorskip("openvino", reason="pip install 'reasonir[openvino]'")
+    model = load_encoder(backend="openvino")
+    engine = model[0].model
+    assert type(engine).__name__ == "OpenVinoTransformer" and engine.exported_now
+    assert engine.inference_precision == ("bf16" if bf16_supported() else "f32")
+    assert engine.path.parent.name == f"openvino-{ov.__version__.split('-')[0]}" and engine.path.is_file()
+    assert (engine.path.parent / "model.bin").is_file()
+    vectors = model.encode(TEXTS, normalize_embeddings=True, batch_size=3)  # unequal lengths: padding, a short batch
+    cosines = (vectors * reference).sum(axis=1)
+    assert cosines.min() > (0.999 if engine.inference_precision == "bf16" else 0.99999), cosines
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    one = model.encode(TEXTS[2:3], normalize_embeddings=True)  # fewer rows than streams: the latency compilation
+    assert float(one[0] @ reference[2]) > 0.999
+
+    stamp = engine.path.stat().st_mtime_ns
+    again = load_encoder(backend="openvino")
+    assert not again[0].model.exported_now and again[0].model.path == engine.path
+    assert engine.path.stat().st_mtime_ns == stamp
+    assert not list(engine.path.parent.parent.glob(".openvino-*")), "no temporary conversion folder left behind"
+
+
+def test_missing_openvino_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openvino", None)
+    with pytest.raises(MissingOptionalDependency, match=r"pip install 'reasonir\[openvino\]'"):
+        load_encoder(backend="openvino")
+
+
+def test_openvino_refuses_a_family_it_was_not_tested_on_before_compiling(tmp_path):
+    """A Llama-backbone encoder: OpenVINO's bf16 compiler crashed the process on a tiny one, so the backend says no
+    with an error (which the auto probe records) instead of converting it."""
+    pytest.importorskip("openvino", reason="pip install 'reasonir[openvino]'")
+    from transformers import LlamaConfig
+
+    from reasonir.models.bidirectional import build_llm_encoder, save_tiny_decoder
+
+    build_llm_encoder(save_tiny_decoder(LlamaConfig, tmp_path / "tiny")).save(str(tmp_path / "saved"))
+    with pytest.raises(ValueError, match="encoder backend openvino takes bert, roberta, xlm-roberta models, not llama"):
+        load_encoder(str(tmp_path / "saved"), backend="openvino")
+    assert not list((tmp_path / "cache").rglob("model.xml")), "nothing converted"

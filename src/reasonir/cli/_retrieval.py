@@ -27,11 +27,12 @@ def add_encoder_backend_arg(p: argparse.ArgumentParser, *, saved: bool = False) 
 
     default = "the one the index was built with" if saved else DEFAULT_ENCODER_BACKEND
     p.add_argument("--encoder-backend", choices=ENCODER_BACKENDS, default=None,
-                   help="encoder runtime: auto (the fastest of torch, torch-bf16, onnx-int8, ct2 and ct2-int8 that "
-                        "scores as fp32 does on this CPU, probed once per model and machine: reasonir/models/auto.py), "
-                        "torch (fp32), torch-bf16 (CPUs with bf16 instructions), onnx (ONNX Runtime fp32), onnx-int8 "
-                        "(dynamic int8), ct2 (CTranslate2 fp32), ct2-int8; onnx needs pip install 'reasonir[onnx]', "
-                        "ct2 pip install 'reasonir[ct2]' "
+                   help="encoder runtime: auto (the fastest of torch, torch-bf16, onnx-int8, ct2, ct2-int8 and "
+                        "openvino that scores as fp32 does on this CPU, probed once per model and machine: "
+                        "reasonir/models/auto.py), torch (fp32), torch-bf16 (CPUs with bf16 instructions), onnx (ONNX "
+                        "Runtime fp32), onnx-int8 (dynamic int8), ct2 (CTranslate2 fp32), ct2-int8, openvino (OpenVINO, "
+                        "bf16 on CPUs with bf16 units); onnx needs pip install 'reasonir[onnx]', ct2 pip install "
+                        "'reasonir[ct2]', openvino pip install 'reasonir[openvino]' "
                         f"(default: {default})")
 
 

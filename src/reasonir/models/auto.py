@@ -4,16 +4,19 @@ Which backend is fastest depends on the CPU, not on reasonir: all-MiniLM-L6-v2 a
 2.2x faster than fp32 on a Xeon with AMX, where ``onnx-int8`` was 1.2x; on an AVX2-only Xeon ``onnx-int8`` was 1.3x
 and bf16 is emulated (slower than fp32); on a 2-core AVX2 EPYC, CTranslate2 in fp32 (``ct2``) was 1.75x torch on
 the probe's mix of queries and passages and 1.08x on abstracts at 256 tokens, int8 no faster there
-(``benchmarks/results/encoding_backends*.json``). So ``auto`` decides per model and machine, in three steps:
+(``benchmarks/results/encoding_backends*.json``); on the AMX Xeon, OpenVINO's compiled bf16 graph (``openvino``)
+ran 4.15x fp32 on abstracts where ``torch-bf16`` ran 2.30x (``benchmarks/results/encoding_backends_amx.json``). So
+``auto`` decides per model and machine, in three steps:
 
-1. **Candidates**, from the CPU's flags and the installed engines (:func:`candidates`): ``torch-bf16`` where the
-   CPU computes in bf16 (AVX512-BF16, AMX-BF16, Arm BF16); ``onnx-int8`` and ``ct2-int8`` where it has int8
-   dot-product instructions (VNNI, AMX-INT8, Arm dot product) and onnxruntime / ctranslate2 is installed; ``ct2``
-   (CTranslate2 in fp32, the same arithmetic as torch, so equal quality on any CPU) wherever ctranslate2 is
-   installed. Without int8 dot products (AVX2), int8 runs through a saturating u8 x s8 instruction and moved
-   SciFact nDCG@10 by 0.0064 (onnx-int8; outside the band of "equal quality"), so int8 is no candidate there. No
-   candidate (an AVX2-only CPU without ctranslate2), a GPU, or a model object passed in (a model in training: its
-   fp32 weights stay untouched) means ``torch`` at once, with no probe.
+1. **Candidates**, from the CPU's flags and the installed engines (:func:`candidates`): ``openvino`` (OpenVINO's
+   compiled graph, bf16 where the CPU has bf16 units, else fp32) where the CPU has bf16 or int8 units and openvino is
+   installed; ``torch-bf16`` where the CPU computes in bf16 (AVX512-BF16, AMX-BF16, Arm BF16); ``onnx-int8`` and
+   ``ct2-int8`` where it has int8 dot-product instructions (VNNI, AMX-INT8, Arm dot product) and onnxruntime /
+   ctranslate2 is installed; ``ct2`` (CTranslate2 in fp32, the same arithmetic as torch, so equal quality on any
+   CPU) wherever ctranslate2 is installed. Without int8 dot products (AVX2), int8 runs through a saturating u8 x s8
+   instruction and moved SciFact nDCG@10 by 0.0064 (onnx-int8; outside the band of "equal quality"), so int8 is no
+   candidate there. No candidate (an AVX2-only CPU without ctranslate2), a GPU, or a model object passed in (a model
+   in training: its fp32 weights stay untouched) means ``torch`` at once, with no probe.
 2. **Probe** (:func:`probe`): fp32 and each candidate encode the same fixed texts (``probe_texts.json``: 20
    queries and their passages, 27 to 295 tokens, across domains) in the same batches: once untimed, which measures
    quality and prepares each batch shape's kernels, then once timed, every batch by each side back to back, the
@@ -27,8 +30,8 @@ the probe's mix of queries and passages and 1.08x on abstracts at 256 tokens, in
 3. **Verdict** (:func:`pick`): the fastest candidate within :data:`TOLERANCE` and at least :data:`MIN_SPEEDUP`
    times fp32's speed; otherwise ``torch``. It is kept as JSON in ``encoders/<model>/auto-<key>.json`` under
    :func:`reasonir.paths.cache_root`, the key made of the model identity, the candidates, the CPU signature
-   (:func:`reasonir.hardware.cpu_signature`) and the versions of torch, sentence-transformers, onnxruntime and
-   ctranslate2;
+   (:func:`reasonir.hardware.cpu_signature`) and the versions of torch, sentence-transformers, onnxruntime,
+   ctranslate2 and openvino;
    written atomically, and probed by one process at a time (a file lock: the others then read its verdict).
    Delete the file to probe again. The choice and its reason are printed once per process and model (to stderr),
    and a dense index keeps them in its manifest.
@@ -36,13 +39,14 @@ the probe's mix of queries and passages and 1.08x on abstracts at 256 tokens, in
 An explicit backend always wins over ``auto``. The choice logic takes the flags and the probe as arguments, so it is
 tested for CPUs other than the one running the tests:
 
-    >>> candidates(frozenset({"avx2", "fma"}), onnx_installed=True, ct2_installed=False, device="cpu")
+    >>> candidates(frozenset({"avx2", "fma"}), onnx_installed=True, ct2_installed=False, openvino_installed=True,
+    ...            device="cpu")
     ()
     >>> candidates(frozenset({"avx2", "fma"}), onnx_installed=True, ct2_installed=True, device="cpu")
     ('ct2',)
     >>> candidates(frozenset({"avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16"}), onnx_installed=True,
-    ...            ct2_installed=True, device="cpu")
-    ('torch-bf16', 'onnx-int8', 'ct2-int8', 'ct2')
+    ...            ct2_installed=True, openvino_installed=True, device="cpu")
+    ('openvino', 'torch-bf16', 'onnx-int8', 'ct2-int8', 'ct2')
     >>> resolve_backend("auto", flags=frozenset({"avx2"}), ct2_installed=False, device="cpu", announce=False).backend
     'torch'
     >>> pick([Measurement("torch", 10.0), Measurement("torch-bf16", 31.0, 0.998, 0.987, 1.0, 3.1)])[0]
@@ -163,8 +167,10 @@ class BackendChoice:
 
 
 def candidates(flags: frozenset[str] | None = None, *, onnx_installed: bool | None = None,
-               ct2_installed: bool | None = None, device: str | None = None) -> tuple[ResolvedBackend, ...]:
-    """The backends that can beat fp32 torch here (see the module doc), fastest-looking first; () for none."""
+               ct2_installed: bool | None = None, openvino_installed: bool | None = None,
+               device: str | None = None) -> tuple[ResolvedBackend, ...]:
+    """The backends that can beat fp32 torch here (see the module doc), fastest-looking first; () for none.
+    ``*_installed`` None: whether the engine is importable here."""
     if _on_gpu(device):
         return ()
     flags = cpu_flags() if flags is None else flags
@@ -172,7 +178,11 @@ def candidates(flags: frozenset[str] | None = None, *, onnx_installed: bool | No
         onnx_installed = _installed("onnxruntime", "onnx")
     if ct2_installed is None:
         ct2_installed = _installed("ctranslate2")
+    if openvino_installed is None:
+        openvino_installed = _installed("openvino")
     found: list[ResolvedBackend] = []
+    if openvino_installed and (bf16_supported(flags) or int8_dot_supported(flags)):
+        found.append("openvino")
     if bf16_supported(flags):
         found.append("torch-bf16")
     if int8_dot_supported(flags):
@@ -338,7 +348,7 @@ def verdict_file(identity: str, backends: Sequence[ResolvedBackend], root: str |
 
     parts = {"model": identity, "candidates": list(backends), "cpu": cpu_signature(flags),
              "versions": {name: _version(name)
-                          for name in ("torch", "sentence-transformers", "onnxruntime", "ctranslate2")},
+                          for name in ("torch", "sentence-transformers", "onnxruntime", "ctranslate2", "openvino")},
              "layout": PROBE_LAYOUT}
     key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
     return model_folder(identity, root) / f"auto-{key}.json"
@@ -356,20 +366,22 @@ Probe = Callable[[str | None, Sequence[ResolvedBackend], str | None], list[Measu
 
 def resolve_backend(requested: str | None = "auto", model_name: str | None = None, device: str | None = None, *,
                     flags: frozenset[str] | None = None, onnx_installed: bool | None = None,
-                    ct2_installed: bool | None = None, probe_with: Probe = probe, cache_root: str | Path | None = None,
+                    ct2_installed: bool | None = None, openvino_installed: bool | None = None,
+                    probe_with: Probe = probe, cache_root: str | Path | None = None,
                     announce: bool = True) -> BackendChoice:
     """The backend that runs ``model_name`` when ``requested`` is asked for: an explicit backend as it is (after
     :func:`reasonir.models.backends.effective_backend`'s bf16 fallback), ``auto`` as the module doc describes.
 
-    ``flags``, ``onnx_installed``, ``ct2_installed`` and ``probe_with`` stand in for this CPU, its packages and the
-    real probe (tests); ``cache_root`` for ``$REASONIR_CACHE/encoders``.
+    ``flags``, ``onnx_installed``, ``ct2_installed``, ``openvino_installed`` and ``probe_with`` stand in for this
+    CPU, its packages and the real probe (tests); ``cache_root`` for ``$REASONIR_CACHE/encoders``.
     """
     requested = check_backend(requested)
     if requested != "auto":
         backend = effective_backend(requested)
         reason = "asked for" if backend == requested else "asked for torch-bf16; this CPU has no bf16 units"
         return BackendChoice(requested, backend, reason)
-    found = candidates(flags, onnx_installed=onnx_installed, ct2_installed=ct2_installed, device=device)
+    found = candidates(flags, onnx_installed=onnx_installed, ct2_installed=ct2_installed,
+                       openvino_installed=openvino_installed, device=device)
     if not found:
         choice = BackendChoice("auto", "torch", _no_candidate_reason(flags, device))
         return _announced(choice, model_name, announce)
@@ -395,8 +407,8 @@ def _no_candidate_reason(flags: frozenset[str] | None, device: str | None) -> st
         return "a GPU device: the CPU backends do not apply"
     flags = cpu_flags() if flags is None else flags
     if int8_dot_supported(flags):
-        return ("no bf16 units, and neither onnxruntime nor ctranslate2 (for int8) is installed: pip install "
-                "'reasonir[onnx]' or 'reasonir[ct2]'")
+        return ("no bf16 units, and none of onnxruntime, ctranslate2 (for int8) or openvino is installed: pip install "
+                "'reasonir[onnx]', 'reasonir[ct2]' or 'reasonir[openvino]'")
     return ("this CPU has no bf16 or int8 dot-product units (AVX512-BF16, AMX, VNNI), and ctranslate2 (an fp32 engine "
             "that may beat torch here: pip install 'reasonir[ct2]') is not installed; fp32 torch it is")
 

@@ -1,4 +1,5 @@
-"""Encoding backends: the same sentence-transformers model run in fp32 torch, bf16 torch, ONNX Runtime or CTranslate2.
+"""Encoding backends: the same sentence-transformers model run in fp32 torch, bf16 torch, ONNX Runtime, CTranslate2
+or OpenVINO.
 
 ``auto`` (the default) picks one of them per model and machine by a short measured probe (see
 :mod:`reasonir.models.auto`). ``torch`` is sentence-transformers as loaded. ``torch-bf16`` casts the weights to
@@ -7,7 +8,9 @@ than fp32, so it falls back to ``torch`` with a warning. ``onnx`` exports the tr
 in ONNX Runtime; ``onnx-int8`` quantizes that graph's weights to int8 (dynamic quantization, activations quantized
 per batch) with the preset that suits this CPU (:func:`quantization_preset`). ``ct2`` converts the transformer for
 CTranslate2's ``Encoder`` (fp32, :mod:`reasonir.models.ct2_module`; ``pip install 'reasonir[ct2]'``) and ``ct2-int8``
-runs that conversion with int8 matrix products (weights quantized at load).
+runs that conversion with int8 matrix products (weights quantized at load). ``openvino`` converts the transformer
+for OpenVINO and runs it compiled on the CPU, in bf16 where the CPU has bf16 units, else in fp32
+(:mod:`reasonir.models.openvino_module`; ``pip install 'reasonir[openvino]'``).
 
 Only the transformer module is replaced: tokenization, pooling and normalization stay sentence-transformers' own,
 so ``encode`` and every option of it behave as before. sentence-transformers' own ``backend="onnx"`` needs
@@ -19,7 +22,8 @@ Exports are cached under ``$REASONIR_CACHE/encoders`` (default ``~/.cache/reason
 model identity and backend (int8: per quantization preset too, so a cache shared by two kinds of CPU never runs one's
 int8 graph on the other), written to a temporary folder and renamed, so a second load reuses them and an
 interrupted export leaves nothing half-written. CTranslate2 conversions are kept per CTranslate2 version
-(``<model folder>/ct2-<version>``), shared by ``ct2`` and ``ct2-int8``.
+(``<model folder>/ct2-<version>``), shared by ``ct2`` and ``ct2-int8``; OpenVINO conversions per OpenVINO version
+(``<model folder>/openvino-<version>``).
 
 Example:
     >>> effective_backend("onnx")
@@ -29,7 +33,7 @@ Example:
     >>> effective_backend("fp8")
     Traceback (most recent call last):
     ...
-    ValueError: unknown encoder backend 'fp8'; expected one of auto, torch, torch-bf16, onnx, onnx-int8, ct2, ct2-int8
+    ValueError: unknown encoder backend 'fp8'; expected one of auto, torch, torch-bf16, onnx, onnx-int8, ct2, ct2-int8, openvino
     >>> model = load_encoder(backend="onnx-int8")  # doctest: +SKIP
     >>> model.encode(["a query"], normalize_embeddings=True).shape  # doctest: +SKIP
     (1, 384)
@@ -57,7 +61,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ResolvedBackend = Literal["torch", "torch-bf16", "onnx", "onnx-int8", "ct2", "ct2-int8"]  # what runs
+ResolvedBackend = Literal["torch", "torch-bf16", "onnx", "onnx-int8", "ct2", "ct2-int8", "openvino"]  # what runs
 EncoderBackend = Literal["auto", ResolvedBackend]  # what may be asked for
 ENCODER_BACKENDS: tuple[EncoderBackend, ...] = ("auto", *get_args(ResolvedBackend))
 RESOLVED_BACKENDS: tuple[ResolvedBackend, ...] = get_args(ResolvedBackend)
@@ -144,11 +148,16 @@ def export_folder(identity: str, backend: ResolvedBackend, root: str | Path | No
                   preset: QuantPreset | None = None) -> Path:
     """Where the export of the model named ``identity`` for ``backend`` lives: ``<model folder>/<backend>``, and
     for ``onnx-int8`` ``<model folder>/onnx-int8-<preset>`` (default: this CPU's preset), for ``ct2`` and
-    ``ct2-int8`` ``<model folder>/ct2-<CTranslate2 version>`` (one fp32 conversion; int8 is made at load)."""
+    ``ct2-int8`` ``<model folder>/ct2-<CTranslate2 version>`` (one fp32 conversion; int8 is made at load), for
+    ``openvino`` ``<model folder>/openvino-<OpenVINO version>``."""
     if backend in CT2_BACKENDS:
         from reasonir.models.ct2_module import ct2_version
 
         return model_folder(identity, root) / f"ct2-{ct2_version()}"
+    if backend == "openvino":
+        from reasonir.models.openvino_module import openvino_version
+
+        return model_folder(identity, root) / f"openvino-{openvino_version()}"
     name = f"{backend}-{preset or quantization_preset()}" if backend == "onnx-int8" else backend
     return model_folder(identity, root) / name
 
@@ -178,6 +187,17 @@ def apply_backend(model: SentenceTransformer, backend: ResolvedBackend, identity
         if made:
             logger.info("converted encoder for CTranslate2 to %s", converted)
         transformer.model = Ct2Transformer(converted, transformer.model.config, compute_type=COMPUTE_TYPES[backend])
+        transformer.model.exported_now, transformer.model.replaced_parameters = made, replaced
+        return model
+    if backend == "openvino":
+        from reasonir.models import openvino_module as ov_module
+
+        ov_module.check_supported(transformer.model.config)  # first: an untested family may crash the compiler
+        names = _input_names(transformer)
+        path, made = ov_module.ensure_converted(transformer, folder, names)
+        if made:
+            logger.info("converted encoder for OpenVINO to %s", path.parent)
+        transformer.model = ov_module.OpenVinoTransformer(path, transformer.model.config, input_names=names)
         transformer.model.exported_now, transformer.model.replaced_parameters = made, replaced
         return model
     path, exported = ensure_onnx(transformer, folder, backend)

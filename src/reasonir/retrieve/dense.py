@@ -7,7 +7,7 @@ builds an approximate FAISS index instead, trained on the corpus vectors; :attr:
 holds its recall@k against exact search, measured at indexing time and saved in the manifest.
 
 ``encoder_backend`` (``auto``, the default, or ``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``, ``ct2``,
-``ct2-int8``; see :mod:`reasonir.models.backends` and :mod:`reasonir.models.auto`) picks the runtime of the encoder; the one that ran,
+``ct2-int8``, ``openvino``; see :mod:`reasonir.models.backends` and :mod:`reasonir.models.auto`) picks the runtime of the encoder; the one that ran,
 and for ``auto`` why, is saved with the index, so searches encode queries the same way.
 
 Document embeddings are cached on disk by (model identity, the backend that ran, document instruction, max length,
@@ -132,7 +132,8 @@ class DenseRetriever:
 
     @property
     def encoder_backend(self) -> ResolvedBackend:
-        """The backend that runs: torch, torch-bf16, onnx, onnx-int8, ct2 or ct2-int8 (``auto`` resolved, fallbacks applied)."""
+        """The backend that runs: torch, torch-bf16, onnx, onnx-int8, ct2, ct2-int8 or openvino (``auto`` resolved,
+        fallbacks applied)."""
         return self.backend_choice.backend
 
     @property
