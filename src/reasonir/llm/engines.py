@@ -1,7 +1,7 @@
 """Which program serves the embedded SmolLM2, and the one rule that picks it for ``--llm-embedded-engine auto``.
 
-Three engines. Two are OpenAI-compatible servers on loopback that reasonir starts, checks and stops the same way
-(``reasonir.llm.embedded.EmbeddedServer``); the third runs in this process:
+Four engines. Two are OpenAI-compatible servers on loopback that reasonir starts, checks and stops the same way
+(``reasonir.llm.embedded.EmbeddedServer``); the other two run in this process:
 
 * ``llama-server``: llama.cpp's C++ server (``reasonir.llm.native`` builds it), the packaged GGUF re-encoded as
   Q8_0, 8 slots decoded in one batch, requests pinned to slots by prompt so k candidates evaluate it once, JSON
@@ -10,7 +10,10 @@ Three engines. Two are OpenAI-compatible servers on loopback that reasonir start
   folder (``reasonir.llm.hf_convert``) and run by torch in bf16 where the CPU has bf16 units (fp32 elsewhere).
   What it does not do (transformers 5.24): constrain output to a JSON schema (``response_format`` is ignored),
   honour per-request temperature, top_p or seed under continuous batching (the first request's settings hold for
-  the server's life; reasonir sends the synthesizer's at start), honour ``stop``. See docs/llm.md.
+  the server's life; reasonir sends the synthesizer's at start), honour ``stop``. See docs/llm.md;
+* ``ct2``: CTranslate2's ``Generator`` (``reasonir.llm.ct2_engine``), a seed's candidates from one static prompt;
+* ``openvino``: OpenVINO GenAI's continuous-batching pipeline (``reasonir.llm.openvino_engine``), bf16 on CPUs with
+  bf16 units, a seed's candidates as one request of k sequences, JSON schemas enforced while decoding.
 
 ``auto`` is, in this order: the verdict measured on this machine and kept (``reasonir llm probe-engines``, see
 ``reasonir.llm.engine_probe``); else :func:`auto_engine`, the engine measured fastest on synthesis-like load for
@@ -31,8 +34,9 @@ from typing import Literal, get_args
 
 from reasonir.hardware import bf16_supported
 
-Engine = Literal["auto", "llama-server", "transformers", "ct2"]
-ServingEngine = Literal["llama-server", "transformers", "ct2"]
+Engine = Literal["auto", "llama-server", "transformers", "ct2", "openvino"]
+ServingEngine = Literal["llama-server", "transformers", "ct2", "openvino"]
+IN_PROCESS: frozenset[ServingEngine] = frozenset({"ct2", "openvino"})  # run in reasonir's process, no server
 ENGINES: tuple[ServingEngine, ...] = get_args(ServingEngine)
 CpuKind = Literal["bf16", "no-bf16"]
 log = logging.getLogger(__name__)
@@ -122,15 +126,24 @@ def ct2_missing() -> str | None:
     return ", ".join(missing) or None
 
 
+def openvino_missing() -> str | None:
+    """None when the openvino engine can run here, else the missing packages (gguf writes its F16 copy)."""
+    missing = [name for name in ("openvino_genai", "openvino_tokenizers", "gguf")
+               if importlib.util.find_spec(name) is None]
+    return ", ".join(missing) or None
+
+
 def engine_present(engine: ServingEngine) -> bool:
-    """Whether ``engine`` can start here: a llama-server binary is found, or the packages of transformers serve or
-    of ctranslate2 are."""
+    """Whether ``engine`` can start here: a llama-server binary is found, or the packages of transformers serve, of
+    ctranslate2 or of OpenVINO GenAI are."""
     if engine == "llama-server":
         from reasonir.llm.native import find_llama_server
 
         return find_llama_server() is not None
     if engine == "ct2":
         return ct2_missing() is None
+    if engine == "openvino":
+        return openvino_missing() is None
     return transformers_serve_missing() is None
 
 
