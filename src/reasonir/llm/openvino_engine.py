@@ -22,7 +22,9 @@ Same contract as every backend (``reasonir.llm.types.LLM``): the response cache 
 includes the seed, so a resumed job finds each candidate), usage counts a shared prompt's tokens once (on the
 group's first answer) and the completion tokens of every answer. A request's ``json_schema`` is enforced while
 decoding (OpenVINO GenAI's structured output), like llama-server's grammar. One sampling seed serves a whole group
-(the first request's, as ``rng_seed``): the same group with the same seed samples the same k texts again.
+(the first request's, as ``rng_seed``): the same group with the same seed samples the same k texts again. Sampling
+truncates as llama-server does by default (:data:`SAMPLING_AS_LLAMA_SERVER`: top_k 40, min_p 0.05, besides the
+request's temperature and top_p), so the two engines' candidates are alike.
 
     >>> choose_precision(frozenset({"avx2"})), choose_precision(frozenset({"avx512_bf16", "amx_bf16"}))
     ('f32', 'bf16')
@@ -67,6 +69,11 @@ KV_CACHE_GB = 1
 GATHER_S = 0.02
 GATHER_MAX_S = 0.5
 TOKEN_CACHE = 1024  # prompts kept tokenized: a seed's k candidates share one
+# What a sampled request is truncated to besides its temperature and top_p: llama-server's defaults (its /props:
+# top_k 40, min_p 0.05), which an OpenAI-style request leaves in force there. With top_p alone the candidates were
+# worse: 0.44 of a seed's candidates failed the round trip against llama-server's 0.32-0.34 (10 SciFact seeds,
+# benchmarks/results/synth_engines_openvino_amx_top_p_only.json)
+SAMPLING_AS_LLAMA_SERVER = {"top_k": 40, "min_p": 0.05}
 
 
 def import_genai() -> Any:
@@ -319,6 +326,8 @@ class OpenVINOLLM(BaseLLM):
             config.do_sample = True
             config.temperature = s.temperature
             config.top_p = s.top_p
+            config.top_k = SAMPLING_AS_LLAMA_SERVER["top_k"]
+            config.min_p = SAMPLING_AS_LLAMA_SERVER["min_p"]
             config.num_return_sequences = len(group)
             config.rng_seed = int(s.seed or 0)
         else:
