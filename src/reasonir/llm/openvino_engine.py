@@ -8,8 +8,9 @@ chains join the running batch between decoding steps (continuous batching) inste
 Prefix caching keeps evaluated prompt blocks, so a later turn that extends a conversation (the written negative
 continues the question's) evaluates only what is new.
 
-The model: openvino-genai reads a GGUF itself, but the packaged Q4_1 file gave wrong text there (0 of 10 greedy
-answers the same as transformers' fp32 ones, where an F16 copy of the same weights gave 10 of 10), so
+The model: openvino-genai reads a GGUF itself, but the packaged Q4_1 file gave other text there (0 of 10 greedy
+answers the same as transformers' fp32 ones, where an F16 copy of the same weights gave 10 of 10 in f32 and bf16:
+benchmarks/bench_openvino_greedy.py), so
 :func:`f16_copy` dequantizes it once into an F16 GGUF at ``$REASONIR_CACHE/models/openvino/<key>/``, ``<key>``
 hashing the source file (name, size, modification time) and :data:`FORMAT` (about 7 s and 270 MB for
 SmolLM2-135M; every weight keeps the value the Q4_1 file encodes, to within F16's rounding). The pipeline builds
