@@ -10,7 +10,9 @@ Engines (``--engines``, each started through ``load_llm`` exactly as a job start
   where the CPU has bf16 units;
 * ``transformers-fp32``: the same in fp32 (what the bf16 units buy);
 * ``ct2``: CTranslate2 in the benchmark's process (``reasonir.llm.ct2_engine``), its compute type chosen for this
-  CPU, a seed's candidates sampled from one evaluation of their prompt.
+  CPU, a seed's candidates sampled from one evaluation of their prompt;
+* ``openvino``: OpenVINO GenAI's continuous-batching pipeline in the benchmark's process
+  (``reasonir.llm.openvino_engine``), bf16 on CPUs with bf16 units, a seed's candidates one request of k sequences.
 
 Two measurements per engine start:
 
@@ -73,7 +75,8 @@ def variants(args: argparse.Namespace) -> dict[str, Variant]:
             "llama-server-amx": Variant("llama-server", binary=args.amx_binary),
             "transformers": Variant("transformers"),
             "transformers-fp32": Variant("transformers", dtype="float32"),
-            "ct2": Variant("ct2")}
+            "ct2": Variant("ct2"),
+            "openvino": Variant("openvino")}
 
 
 @contextlib.contextmanager
@@ -219,7 +222,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", default="llama-server,transformers",
                         help="comma-separated, the first is the reference: llama-server, llama-server-amx, "
-                             "transformers, transformers-fp32")
+                             "transformers, transformers-fp32, ct2, openvino")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=10, help="synthesis: seed documents (--kinds hq)")
     parser.add_argument("--prompts", type=int, default=8, help="requests: documents (prompts)")
@@ -248,6 +251,12 @@ def main() -> None:
         ct2_version: str | None = ctranslate2.__version__
     except ImportError:
         ct2_version = None
+    try:
+        import openvino_genai
+
+        openvino_version: str | None = openvino_genai.__version__
+    except ImportError:
+        openvino_version = None
 
     from reasonir.data import load_corpus
     from reasonir.hardware import describe
@@ -274,7 +283,8 @@ def main() -> None:
             v = known[name]
             with started(v) as llm:
                 startup_s = round(llm.startup_s, 1)  # type: ignore[attr-defined]
-                run: dict = {"engine": name, "round": rnd, "startup_s": startup_s}
+                run: dict = {"engine": name, "round": rnd, "startup_s": startup_s,  # in-process engines' precision
+                             "precision": getattr(llm, "compute_type", getattr(llm, "precision", None))}
                 if "requests" in parts:
                     with locked(args.lock):
                         run["requests"] = measure_requests(llm, groups, args.chains)
@@ -306,6 +316,7 @@ def main() -> None:
         "cpu": describe(), "machine": {"platform": platform.platform(), "python": platform.python_version(),
                                        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "ctranslate2": ct2_version,
+                     "openvino_genai": openvino_version,
                      "llama_server": BuildStamp.read(server).__dict__ if server and BuildStamp.read(server) else None,
                      "llama_server_amx": (BuildStamp.read(Path(args.amx_binary)).__dict__  # type: ignore[union-attr]
                                           if BuildStamp.read(Path(args.amx_binary)) else None)},

@@ -146,7 +146,7 @@ def check_llama_server() -> Check:
 def check_llm_config() -> Check:
     from reasonir.llm.config import LLMConfig, config_file_path
 
-    from reasonir.llm.engines import explain_auto, resolve_engine
+    from reasonir.llm.engines import IN_PROCESS, explain_auto, resolve_engine
 
     config = LLMConfig.resolve()
     if config.embedded_engine == "auto":
@@ -154,7 +154,8 @@ def check_llm_config() -> Check:
         how = f"engine auto -> {engine}: {why}"
     else:
         engine, how = resolve_engine(config.embedded_engine), f"engine {config.embedded_engine}, set explicitly"
-    where = config.base_url or (f"the embedded SmolLM2-135M ({engine}{' in this process' if engine == 'ct2' else ' on loopback'}; "
+    place = " in this process" if engine in IN_PROCESS else " on loopback"
+    where = config.base_url or (f"the embedded SmolLM2-135M ({engine}{place}; "
                                 f"{how})")
     return Check("llm", "info", f"endpoint {where}; settings from defaults, {config_file_path()} and "
                                 "REASONIR_LLM_* (reasonir llm check pings it)")

@@ -16,6 +16,7 @@ from reasonir.cli import main
 from reasonir.llm import (ChatRequest, ContextWindowError, LLMConfig, Sampling, UnknownModelError, answer_to_jsonl,
                           cache_key, load_llm)
 from reasonir.llm.embedded import EmbeddedServer
+from reasonir.llm.engines import IN_PROCESS, resolve_engine
 
 smollm2 = embedded_server_fixture(scope="module")
 SHORT = Sampling(max_tokens=6)  # SmolLM2 makes ~90 tokens/s on 2 idle cores: keep answers short
@@ -25,17 +26,24 @@ QUERY_SCHEMA = {"type": "object", "properties": {"query": {"type": "string", "ma
 JSON_BUDGET = Sampling(max_tokens=32)
 
 
-def test_load_llm_default_is_the_embedded_smollm2_and_json_schema_yields_valid_json(tmp_path: Path) -> None:
-    config = LLMConfig(cache_path=str(tmp_path / "c.sqlite"))  # base_url None: the embedded default
+@pytest.mark.parametrize("engine", ["auto", "llama-server"])
+def test_load_llm_default_is_the_embedded_smollm2_and_json_schema_yields_valid_json(tmp_path: Path,
+                                                                                   engine: str) -> None:
+    # auto: this machine's default (openvino in this process on a CPU with bf16 units, else llama-server)
+    config = LLMConfig(cache_path=str(tmp_path / "c.sqlite"), embedded_engine=engine)  # type: ignore[arg-type]
     with load_llm(config) as llm:
         assert llm.model == "SmolLM2-135M-Instruct" and getattr(llm, "context_window") == 2048
         requests = [ChatRequest.user(f"Write a search query about {t} as JSON.", json_schema=QUERY_SCHEMA,
                                      sampling=JSON_BUDGET, tag="synth.query") for t in TOPICS[:2]]
         results = dict(llm.chat_many(requests))
-        server_url = getattr(llm, "base_url")
-    # the schema became a grammar on the server: the 135M model emits schema-valid JSON every time
+        server_url = getattr(llm, "base_url", None)
+    # the schema constrained decoding (a grammar on llama-server, structured output on openvino): the 135M model
+    # emits schema-valid JSON every time
     assert all(r.ok and isinstance(r.parsed["query"], str) for r in results.values()), results
     assert llm.usage().as_dict()["by_tag"]["synth.query"]["completion_tokens"] > 0
+    if server_url is None:  # an in-process engine: nothing to stop
+        assert resolve_engine(config.embedded_engine) in IN_PROCESS
+        return
     with pytest.raises(Exception):  # close() stopped the embedded server
         llm_for(server_url)
 

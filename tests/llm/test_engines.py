@@ -22,7 +22,7 @@ from reasonir.llm.embedded import (
     EmbeddedServer,
     default_model_path,
 )
-from reasonir.llm.engines import AUTO_BY_CPU, auto_engine, resolve_engine
+from reasonir.llm.engines import AUTO_BY_CPU, IN_PROCESS, SERVERS, auto_engine, resolve_engine, server_engine
 from reasonir.llm.errors import EndpointUnreachableError, EngineCrashedError
 from reasonir.llm.hf_convert import DONE_MARK, conversion_key, convert_gguf
 from reasonir.synth import SynthConfig
@@ -52,6 +52,29 @@ def test_auto_is_llama_server_without_bf16_units_and_the_measured_winner_with_th
                             environ={}).embedded_engine == "transformers"
     assert LLMConfig.resolve(environ={"REASONIR_LLM_EMBEDDED_ENGINE": "llama-server",
                                       "REASONIR_LLM_EMBEDDED_DTYPE": "float32"}).embedded_dtype == "float32"
+
+
+def test_auto_on_bf16_cpus_is_openvino_and_llama_server_where_it_is_missing() -> None:
+    assert AUTO_BY_CPU == {"bf16": "openvino", "no-bf16": "llama-server"}  # the measured winners (MEASURED)
+    assert resolve_engine("auto", BF16_CPU, present=lambda engine: True) == "openvino"
+    no_openvino = lambda engine: engine != "openvino"
+    assert resolve_engine("auto", BF16_CPU, present=no_openvino) == "llama-server"  # the first other engine
+    assert resolve_engine("openvino", BF16_CPU, present=no_openvino) == "openvino"  # explicit: never swapped
+
+
+def test_a_server_for_auto_is_a_server_engine_even_where_auto_runs_in_process(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from reasonir.llm import engines
+
+    monkeypatch.setattr(engines, "_kept_verdict", lambda: None)
+    monkeypatch.setattr(engines, "auto_engine", lambda flags=None: "openvino")
+    assert resolve_engine("auto", present=lambda engine: True) in IN_PROCESS
+    assert server_engine("auto", present=lambda engine: True) == "llama-server"
+    assert server_engine("auto", present=lambda engine: engine != "llama-server") == "transformers"
+    assert server_engine("auto", present=lambda engine: False) == SERVERS[0]  # starting it says what is missing
+    assert server_engine("transformers", present=lambda engine: True) == "transformers"
+    monkeypatch.setattr(engines, "engine_present", lambda engine: True)
+    assert EmbeddedServer(port=1).engine_used == "llama-server"  # what tests/endpoints.py and the doctor start
 
 
 def test_transformers_engine_has_no_slots_and_serves_under_the_same_model_name() -> None:

@@ -1,4 +1,5 @@
-"""``reasonir synthesize`` on SciFact with the embedded default LLM (SmolLM2-135M behind llama.cpp's server).
+"""``reasonir synthesize`` on SciFact with the embedded default LLM (SmolLM2-135M on the engine ``auto`` picks here:
+OpenVINO GenAI on CPUs with bf16 units, llama.cpp's server elsewhere).
 
 The fast test runs two seeds with small answers; the slow ones (--runslow) run a few dozen seeds, kill -9 a real
 run half-way, and print the difficulty report of the generated rows. SmolLM2 writes poor data: these tests check

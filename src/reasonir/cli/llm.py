@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     probe = llm_sub.add_parser("probe-engines", help="measure the embedded LLM's engines on this machine (1-5 "
                                                      "minutes) and keep the verdict that --llm-embedded-engine auto "
                                                      "follows")
-    probe.add_argument("--engines", help="comma-separated (default: llama-server and ct2 where they can start)")
+    probe.add_argument("--engines", help="comma-separated (default: llama-server, ct2 and openvino where they can start)")
     probe.add_argument("--output", choices=["text", "json"], default="text")
     probe.set_defaults(func=run_probe_engines)
 

@@ -49,7 +49,8 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--llm-backend", choices=["openai", "vllm"], help="openai (any HTTP endpoint) or vllm (offline)")
     g.add_argument("--llm-embedded-engine", choices=list(get_args(Engine)),
                    help="engine of the embedded SmolLM2 (default auto: the one measured fastest on this kind of "
-                        "CPU; ct2 runs CTranslate2 in this process, a seed's candidates from one prompt pass)")
+                        "CPU; ct2 and openvino run CTranslate2 or OpenVINO GenAI in this process, a seed's candidates "
+                        "from one prompt pass)")
 
 
 # flag (argparse dest) -> LLMConfig field; a flag left unset (None, or absent from the namespace) sets nothing

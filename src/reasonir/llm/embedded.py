@@ -42,7 +42,14 @@ from pathlib import Path
 from typing import Literal
 
 from reasonir.hardware import bf16_supported
-from reasonir.llm.engines import Engine, ServingEngine, resolve_engine, transformers_serve_missing
+from reasonir.llm.engines import (
+    IN_PROCESS,
+    Engine,
+    ServingEngine,
+    resolve_engine,
+    server_engine,
+    transformers_serve_missing,
+)
 from reasonir.llm.errors import (
     EndpointUnreachableError,
     EngineCrashedError,
@@ -135,10 +142,10 @@ class EmbeddedServer:
     def __post_init__(self) -> None:
         # a binary given is a llama-server to run (the build's smoke test runs one not installed yet)
         self.engine_used: ServingEngine = ("llama-server" if self.binary is not None and self.engine == "auto"
-                                           else resolve_engine(self.engine))
-        if self.engine_used == "ct2":
-            raise ValueError("the ct2 engine runs in this process, not as a server: load_llm() starts it "
-                             "(reasonir.llm.ct2_engine.CT2LLM)")
+                                           else server_engine(self.engine))
+        if self.engine_used in IN_PROCESS:
+            raise ValueError(f"the {self.engine_used} engine runs in this process, not as a server: load_llm() "
+                             "starts it (reasonir.llm.ct2_engine.CT2LLM, reasonir.llm.openvino_engine.OpenVINOLLM)")
         if self.startup_timeout_s is None:
             self.startup_timeout_s = STARTUP_TIMEOUT_S[self.engine_used]
         if self.dtype is None:

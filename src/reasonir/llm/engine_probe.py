@@ -96,9 +96,9 @@ def probe(engines: Sequence[str]) -> dict[str, float]:
 
 
 def measure_and_keep(engines: Sequence[str] | None = None) -> Verdict:
-    """Probe the engines present here (default: llama-server and ct2 where they can start; ``transformers serve``
-    takes a minute to start and made fewer rows than llama-server wherever it was measured), pick, keep the
-    verdict."""
+    """Probe the engines present here (default: llama-server, ct2 and openvino where they can start;
+    ``transformers serve`` takes a minute to start and made fewer rows than llama-server wherever it was measured),
+    pick, keep the verdict."""
     from reasonir.llm.engines import ENGINES, engine_present
 
     engines = list(engines) if engines is not None else [e for e in ENGINES if e != "transformers"

@@ -32,7 +32,8 @@ class Verdict:
 
 
 def verdict_key() -> str:
-    """What the verdict depends on: this CPU, the llama-server build, ctranslate2's and transformers' versions."""
+    """What the verdict depends on: this CPU, the llama-server build, the ctranslate2, transformers and
+    openvino-genai versions."""
     from importlib.metadata import PackageNotFoundError, version
 
     from reasonir.llm.native import BuildStamp, find_llama_server
@@ -41,7 +42,7 @@ def verdict_key() -> str:
     server = find_llama_server()
     stamp = BuildStamp.read(server) if server is not None else None
     parts.append(json.dumps(asdict(stamp), sort_keys=True, default=str) if stamp is not None else str(server))
-    for name in ("ctranslate2", "transformers"):
+    for name in ("ctranslate2", "transformers", "openvino-genai"):
         try:
             parts.append(f"{name} {version(name)}")
         except PackageNotFoundError:

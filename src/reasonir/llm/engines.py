@@ -1,7 +1,7 @@
 """Which program serves the embedded SmolLM2, and the one rule that picks it for ``--llm-embedded-engine auto``.
 
-Three engines. Two are OpenAI-compatible servers on loopback that reasonir starts, checks and stops the same way
-(``reasonir.llm.embedded.EmbeddedServer``); the third runs in this process:
+Four engines. Two are OpenAI-compatible servers on loopback that reasonir starts, checks and stops the same way
+(``reasonir.llm.embedded.EmbeddedServer``); the other two run in this process:
 
 * ``llama-server``: llama.cpp's C++ server (``reasonir.llm.native`` builds it), the packaged GGUF re-encoded as
   Q8_0, 8 slots decoded in one batch, requests pinned to slots by prompt so k candidates evaluate it once, JSON
@@ -10,7 +10,10 @@ Three engines. Two are OpenAI-compatible servers on loopback that reasonir start
   folder (``reasonir.llm.hf_convert``) and run by torch in bf16 where the CPU has bf16 units (fp32 elsewhere).
   What it does not do (transformers 5.24): constrain output to a JSON schema (``response_format`` is ignored),
   honour per-request temperature, top_p or seed under continuous batching (the first request's settings hold for
-  the server's life; reasonir sends the synthesizer's at start), honour ``stop``. See docs/llm.md.
+  the server's life; reasonir sends the synthesizer's at start), honour ``stop``. See docs/llm.md;
+* ``ct2``: CTranslate2's ``Generator`` (``reasonir.llm.ct2_engine``), a seed's candidates from one static prompt;
+* ``openvino``: OpenVINO GenAI's continuous-batching pipeline (``reasonir.llm.openvino_engine``), bf16 on CPUs with
+  bf16 units, a seed's candidates as one request of k sequences, JSON schemas enforced while decoding.
 
 ``auto`` is, in this order: the verdict measured on this machine and kept (``reasonir llm probe-engines``, see
 ``reasonir.llm.engine_probe``); else :func:`auto_engine`, the engine measured fastest on synthesis-like load for
@@ -31,19 +34,22 @@ from typing import Literal, get_args
 
 from reasonir.hardware import bf16_supported
 
-Engine = Literal["auto", "llama-server", "transformers", "ct2"]
-ServingEngine = Literal["llama-server", "transformers", "ct2"]
+Engine = Literal["auto", "llama-server", "transformers", "ct2", "openvino"]
+ServingEngine = Literal["llama-server", "transformers", "ct2", "openvino"]
+IN_PROCESS: frozenset[ServingEngine] = frozenset({"ct2", "openvino"})  # run in reasonir's process, no server
+SERVERS: tuple[ServingEngine, ...] = ("llama-server", "transformers")  # EmbeddedServer runs these, in this order
 ENGINES: tuple[ServingEngine, ...] = get_args(ServingEngine)
 CpuKind = Literal["bf16", "no-bf16"]
 log = logging.getLogger(__name__)
 
 # The rule for ``auto``: this CPU kind -> the engine that made the most kept synthesis rows per minute there.
 AUTO_BY_CPU: dict[CpuKind, ServingEngine] = {
-    "bf16": "llama-server",  # transformers serve in bf16 made fewer kept rows a minute in 3 of 4 rounds (MEASURED)
+    "bf16": "openvino",  # OpenVINO GenAI in bf16 made 6-7x llama-server's kept rows a minute on an AMX Xeon (MEASURED)
     "no-bf16": "llama-server",  # bf16 is emulated there (slower than fp32), and llama.cpp's int8 kernels stay fast
 }
 # What chose it: benchmarks/bench_llm_engines.py on 2 shared cores of an Intel Xeon with AVX-512, AVX512-BF16, VNNI
-# and AMX, 2026-12-02 (benchmarks/results/llm_engines.json and llm_engines_loaded.json)
+# and AMX, 2026-12-02 and 2026-12-06 (benchmarks/results/llm_engines.json, llm_engines_loaded.json,
+# synth_engines_amx.json, synth_engines_openvino_amx.json), and of an AVX2-only AMD EPYC (synth_engines_avx2.json)
 MEASURED = """\
 kept synthesis rows/min, 8 SciFact seeds, --kinds hq, same seeds, no response cache, rounds A B / B A:
   quiet (load 1.2-5.7): llama-server 3.23, 1.93; transformers bf16 1.54, 2.00 (ratio per round 0.48, 1.04);
@@ -55,6 +61,11 @@ llama.cpp with its AMX kernels (native-amx): SIGSEGV in ggml_backend_amx_mul_mat
 ct2 (CTranslate2 float32, a seed's candidates from one static prompt), AVX2-only AMD EPYC, 2 shared cores, load 5-6,
   10 SciFact seeds, 2026-12-06 (benchmarks/results/synth_engines_avx2.json): llama-server 2.62, ct2 0.70 rows/min
   (0.27x, round A B only)
+AMX Xeon, 10 SciFact seeds, --kinds hq, A B / B A, load 2-4 from another job, 2026-12-06:
+  ct2 (int8_float32: ctranslate2 has no CPU bfloat16): llama-server 3.28, 1.93; ct2 2.54, 2.18 rows/min (0.77x, 1.13x)
+  openvino (bf16, a seed's candidates one request of 12 sequences, sampling truncated as llama-server's): llama-server
+  2.23, 2.10; openvino 13.81, 14.51 rows/min (6.19x, 6.91x); seed yield 0.8 both rounds against 0.9, 0.8;
+  round-trip pass rate 0.44 against 0.31, 0.38; filler drop share 0.24 against 0.17 (synth_engines_openvino_amx.json)
 """
 
 
@@ -91,6 +102,17 @@ def resolve_engine(engine: Engine, flags: frozenset[str] | None = None,
     return chosen  # none: starting it raises MissingDependencyError with what to install
 
 
+def server_engine(engine: Engine, present: Callable[[ServingEngine], bool] | None = None) -> ServingEngine:
+    """The engine an ``EmbeddedServer`` runs for ``engine``: itself, or for ``auto`` the engine :func:`resolve_engine`
+    picks when that is a server, else the first of :data:`SERVERS` present here (``auto`` may pick an in-process
+    engine, which a server cannot run; llama-server when none is present: starting it says what is missing)."""
+    chosen = resolve_engine(engine, present=present)
+    if engine != "auto" or chosen not in IN_PROCESS:
+        return chosen
+    present = present or engine_present
+    return next((e for e in SERVERS if present(e)), SERVERS[0])
+
+
 def _kept_verdict():  # type: ignore[no-untyped-def]
     from reasonir.llm.engine_verdict import read_verdict
 
@@ -122,15 +144,24 @@ def ct2_missing() -> str | None:
     return ", ".join(missing) or None
 
 
+def openvino_missing() -> str | None:
+    """None when the openvino engine can run here, else the missing packages (gguf writes its F16 copy)."""
+    missing = [name for name in ("openvino_genai", "openvino_tokenizers", "gguf")
+               if importlib.util.find_spec(name) is None]
+    return ", ".join(missing) or None
+
+
 def engine_present(engine: ServingEngine) -> bool:
-    """Whether ``engine`` can start here: a llama-server binary is found, or the packages of transformers serve or
-    of ctranslate2 are."""
+    """Whether ``engine`` can start here: a llama-server binary is found, or the packages of transformers serve, of
+    ctranslate2 or of OpenVINO GenAI are."""
     if engine == "llama-server":
         from reasonir.llm.native import find_llama_server
 
         return find_llama_server() is not None
     if engine == "ct2":
         return ct2_missing() is None
+    if engine == "openvino":
+        return openvino_missing() is None
     return transformers_serve_missing() is None
 
 

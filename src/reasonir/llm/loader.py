@@ -13,7 +13,7 @@ from reasonir.llm.cache import ResponseCache
 from reasonir.llm.client import OpenAICompatibleLLM
 from reasonir.llm.config import JsonMode, LLMConfig
 from reasonir.llm.embedded import DEFAULT_ALIAS, EmbeddedServer, ServingEngine, default_model_path
-from reasonir.llm.engines import resolve_engine
+from reasonir.llm.engines import IN_PROCESS, resolve_engine
 from reasonir.llm.errors import UnknownModelError
 from reasonir.llm.prices import Price, load_prices
 from reasonir.llm.retry import RetryPolicy
@@ -29,14 +29,18 @@ def embedded_json_mode(engine: ServingEngine, asked: JsonMode) -> JsonMode:
     return "none" if engine == "transformers" and asked == "auto" else asked
 
 
-def _ct2(config: LLMConfig, cache: ResponseCache | None, prices: Mapping[str, Price]) -> BaseLLM:
-    """The embedded SmolLM2 on ctranslate2 in this process (no server, nothing to check over a network)."""
-    from reasonir.llm.ct2_engine import CT2LLM
-
+def _in_process(engine: str, config: LLMConfig, cache: ResponseCache | None,
+                prices: Mapping[str, Price]) -> BaseLLM:
+    """The embedded SmolLM2 on an engine that runs in this process (ct2, openvino): no server, nothing to check
+    over a network."""
     if config.model not in (None, DEFAULT_ALIAS):
         raise UnknownModelError(f"the embedded engine serves only {DEFAULT_ALIAS}, not {config.model!r}; set "
                                 "--llm-base-url to use another model")
-    return CT2LLM(default_model_path(), alias=DEFAULT_ALIAS, n_ctx=config.context_window or config.embedded_n_ctx,
+    if engine == "ct2":
+        from reasonir.llm.ct2_engine import CT2LLM as Engine
+    else:
+        from reasonir.llm.openvino_engine import OpenVINOLLM as Engine  # type: ignore[assignment]
+    return Engine(default_model_path(), alias=DEFAULT_ALIAS, n_ctx=config.context_window or config.embedded_n_ctx,
                   threads=config.embedded_threads, cache=cache, prices=prices)
 
 
@@ -58,8 +62,9 @@ def load_llm(config: LLMConfig | None = None) -> BaseLLM:
         return VLLMOfflineLLM(config.model, cache=ResponseCache(cache_path) if cache_path else None, prices=prices)
 
     retry = RetryPolicy(config.max_retries, config.backoff_base_s, config.backoff_max_s)
-    if config.base_url is None and resolve_engine(config.embedded_engine) == "ct2":
-        return _ct2(config, ResponseCache(cache_path) if cache_path else None, prices)
+    engine = resolve_engine(config.embedded_engine) if config.base_url is None else None
+    if engine in IN_PROCESS:
+        return _in_process(engine, config, ResponseCache(cache_path) if cache_path else None, prices)
     if config.base_url is None:
         server = EmbeddedServer(alias=DEFAULT_ALIAS, n_ctx=config.embedded_n_ctx, n_threads=config.embedded_threads,
                                 engine=config.embedded_engine, parallel=config.embedded_parallel,
