@@ -1,23 +1,20 @@
 """The ct2 engine on the real packaged SmolLM2 (converted once per ctranslate2 version; a few tokens per request):
-a seed's candidates come from one generate_batch call, usage counts the shared prompt once, the response cache
-answers a rerun, and load_llm starts it. Skipped where ctranslate2 is not installed."""
+a seed's candidates come from one generate_batch call, usage counts the shared prompt once (what every
+in-process engine owes: tests/llm/test_inprocess.py). Skipped where ctranslate2 is not installed."""
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("ctranslate2")
 
-from reasonir.llm import ChatRequest, LLMConfig, Sampling, load_llm  # noqa: E402
-from reasonir.llm.cache import ResponseCache  # noqa: E402
+from reasonir.llm import ChatRequest, Sampling  # noqa: E402
 from reasonir.llm.ct2_engine import (  # noqa: E402
     DONE_MARK,
     CT2LLM,
     choose_compute_type,
     weight_type,
 )
-from reasonir.llm.embedded import DEFAULT_ALIAS, EmbeddedServer, default_model_path  # noqa: E402
+from reasonir.llm.embedded import DEFAULT_ALIAS, default_model_path  # noqa: E402
 from reasonir.llm.errors import ContextWindowError  # noqa: E402
 
 
@@ -66,7 +63,7 @@ def test_a_seeds_candidates_share_one_prompt_pass_and_usage_counts_it_once(ct2: 
     assert usage.requests == 8
     assert usage.prompt_tokens == sum(r.prompt_tokens for r in results.values())
     assert sorted(r.prompt_tokens for r in results.values() if r.prompt_tokens) == sorted(
-        len(ct2.prompt_tokens(results[i].request)) for i in (0, 4))  # once per prompt, not once per sample
+        len(ct2.prompt(results[i].request)) for i in (0, 4))  # once per prompt, not once per sample
     assert usage.completion_tokens == sum(r.completion_tokens for r in results.values())
     assert len({r.text for r in results.values()}) > 1  # sampled, not one answer copied
 
@@ -82,22 +79,3 @@ def test_greedy_answers_repeat_and_a_cut_answer_says_length(ct2: CT2LLM) -> None
 def test_a_prompt_longer_than_the_window_fails_fast(ct2: CT2LLM) -> None:
     with pytest.raises(ContextWindowError):
         ct2.chat(ChatRequest.user("word " * 600, sampling=Sampling(max_tokens=8)))
-
-
-def test_load_llm_starts_it_and_the_response_cache_answers_a_rerun(tmp_path: Path) -> None:
-    config = LLMConfig(embedded_engine="ct2", cache_path=str(tmp_path / "cache.sqlite"), embedded_n_ctx=512)
-    requests = candidates("Write one question about tides.", 3, max_tokens=4)
-    with load_llm(config) as llm:
-        assert isinstance(llm, CT2LLM) and llm.model == DEFAULT_ALIAS
-        first = dict(llm.chat_many(requests))
-    with load_llm(config) as llm:
-        again = dict(llm.chat_many(requests))
-        assert llm.calls == 0 and all(r.cached for r in again.values())
-        assert llm.usage().total().cache_hits == 3
-    assert {i: r.text for i, r in first.items()} == {i: r.text for i, r in again.items()}
-    assert len(ResponseCache(tmp_path / "cache.sqlite")) == 3
-
-
-def test_it_is_no_server() -> None:
-    with pytest.raises(ValueError, match="in this process"):
-        EmbeddedServer(engine="ct2")

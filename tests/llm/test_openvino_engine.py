@@ -1,6 +1,6 @@
 """The openvino engine on the real packaged SmolLM2 (its F16 copy made once per cache; a few tokens per request):
-a seed's candidates are one pipeline request, usage counts the shared prompt once, a JSON schema is enforced, the
-response cache answers a rerun, and load_llm starts it. Skipped where openvino-genai is not installed."""
+a seed's candidates are one pipeline request, usage counts the shared prompt once, and a JSON schema is
+enforced (what every in-process engine owes: tests/llm/test_inprocess.py). Skipped where openvino-genai is not installed."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,10 +9,8 @@ import pytest
 
 pytest.importorskip("openvino_genai")
 
-from reasonir.llm import ChatRequest, LLMConfig, Sampling, load_llm  # noqa: E402
-from reasonir.llm.cache import ResponseCache  # noqa: E402
-from reasonir.llm.embedded import DEFAULT_ALIAS, EmbeddedServer, default_model_path  # noqa: E402
-from reasonir.llm.engines import engine_present, openvino_missing  # noqa: E402
+from reasonir.llm import ChatRequest, Sampling  # noqa: E402
+from reasonir.llm.embedded import DEFAULT_ALIAS, default_model_path  # noqa: E402
 from reasonir.llm.errors import ContextWindowError  # noqa: E402
 from reasonir.llm.openvino_engine import OpenVINOLLM, choose_precision, f16_copy  # noqa: E402
 
@@ -69,7 +67,7 @@ def test_a_seeds_candidates_are_one_request_and_usage_counts_the_prompt_once(ov:
     usage = ov.usage().since(before).total()
     assert usage.requests == 8
     assert sorted(r.prompt_tokens for r in results.values() if r.prompt_tokens) == sorted(
-        len(ov.prompt_ids(results[i].request)) for i in (0, 4))  # once per prompt, not once per sample
+        len(ov.prompt(results[i].request)) for i in (0, 4))  # once per prompt, not once per sample
     assert usage.completion_tokens == sum(r.completion_tokens for r in results.values())
     assert len({r.text for r in results.values()}) > 1  # sampled, not one answer copied
 
@@ -94,23 +92,3 @@ def test_a_cut_answer_says_length(ov: OpenVINOLLM) -> None:
 def test_a_prompt_longer_than_the_window_fails_fast(ov: OpenVINOLLM) -> None:
     with pytest.raises(ContextWindowError):
         ov.chat(ChatRequest.user("word " * 600, sampling=Sampling(max_tokens=8)))
-
-
-def test_load_llm_starts_it_and_the_response_cache_answers_a_rerun(tmp_path: Path) -> None:
-    assert openvino_missing() is None and engine_present("openvino")
-    config = LLMConfig(embedded_engine="openvino", cache_path=str(tmp_path / "cache.sqlite"), embedded_n_ctx=512)
-    requests = candidates("Write one question about rivers.", 3, max_tokens=4)
-    with load_llm(config) as llm:
-        assert isinstance(llm, OpenVINOLLM) and llm.model == DEFAULT_ALIAS
-        first = dict(llm.chat_many(requests))
-    with load_llm(config) as llm:
-        again = dict(llm.chat_many(requests))
-        assert llm.calls == 0 and all(r.cached for r in again.values())
-        assert llm.usage().total().cache_hits == 3
-    assert {i: r.text for i, r in first.items()} == {i: r.text for i, r in again.items()}
-    assert len(ResponseCache(tmp_path / "cache.sqlite")) == 3
-
-
-def test_it_is_no_server() -> None:
-    with pytest.raises(ValueError, match="in this process"):
-        EmbeddedServer(engine="openvino")

@@ -31,7 +31,6 @@ only when the same requests arrive together again.
 """
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import hashlib
 import json
@@ -39,7 +38,6 @@ import logging
 import os
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,12 +45,11 @@ from pathlib import Path
 from typing import Any
 
 from reasonir.hardware import bf16_supported, cpu_flags, int8_dot_supported
-from reasonir.llm.base import BaseLLM
-from reasonir.llm.cache import ResponseCache, cache_key
-from reasonir.llm.errors import ContextWindowError, MissingDependencyError
-from reasonir.llm.jsonout import answer_to_result
+from reasonir.llm.cache import ResponseCache
+from reasonir.llm.inprocess import InProcessLLM
+from reasonir.llm.errors import MissingDependencyError
 from reasonir.llm.prices import Price
-from reasonir.llm.types import ChatRequest, ChatResult
+from reasonir.llm.types import ChatRequest
 from reasonir.llm.usage import UsageReport
 from reasonir.paths import cache_root
 
@@ -61,12 +58,6 @@ INSTALL_HINT = "pip install 'reasonir[ct2]' (ctranslate2>=4.0)"
 DONE_MARK = "reasonir-ct2.json"  # written last inside the temporary folder: a folder without it is partial
 # Prompt groups taken from the queue at once (each is its own generate_batch call: the static prompt is per call)
 MAX_PROMPTS_PER_CALL = 4
-# How the engine waits for the rest of a group after its first request: until no request has arrived for GATHER_S
-# (at most GATHER_MAX_S). The synthesizer sends a seed's k candidates in one asyncio.gather, but each is tokenized on
-# the way in: on loaded cores that spreads them over 100 ms and more, and a fixed wait split groups (each part then
-# evaluates the prompt again)
-GATHER_S = 0.02
-GATHER_MAX_S = 0.5
 TOKEN_CACHE = 1024  # prompts kept tokenized: a seed's k candidates share one
 
 
@@ -162,9 +153,12 @@ class _Pending:
         return (tuple(self.tokens), s.max_tokens, s.temperature, s.top_p)
 
 
-class CT2LLM(BaseLLM):
+class CT2LLM(InProcessLLM):
     """The embedded model on ctranslate2 in this process (see the module docstring). ``n_ctx`` bounds prompt plus
     answer; ``threads`` is ctranslate2's ``intra_threads`` (None: every core)."""
+
+    engine = "ct2"
+    pending_type = _Pending
 
     def __init__(self, gguf: Path, *, alias: str, n_ctx: int = 2048, threads: int | None = None,
                  compute_type: str | None = None, cache: ResponseCache | None = None,
@@ -186,14 +180,10 @@ class CT2LLM(BaseLLM):
         self.calls = 0  # generate_batch calls made (tests and the benchmark read it)
         self.samples = 0  # answers those calls sampled (samples / calls: how well a seed's candidates grouped)
         self._tokens: dict[str, list[str]] = {}
-        self._pending: list[_Pending] = []
-        self._wake = threading.Condition()
-        self._closed = False
-        self._worker = threading.Thread(target=self._serve, name="reasonir-ct2", daemon=True)
-        self._worker.start()
+        self.start_worker()
 
     # ---- the prompt ---------------------------------------------------------------------------------------------
-    def prompt_tokens(self, request: ChatRequest) -> list[str]:
+    def prompt(self, request: ChatRequest) -> list[str]:
         """The request's messages through the model's chat template, as the tokens ctranslate2 reads (kept per
         prompt: a seed's candidates are tokenized once)."""
         key = json.dumps(request.messages, sort_keys=True, ensure_ascii=False)
@@ -208,64 +198,17 @@ class CT2LLM(BaseLLM):
             self._tokens[key] = tokens
         return tokens
 
-    # ---- the LLM contract ---------------------------------------------------------------------------------------
-    async def achat(self, request: ChatRequest) -> ChatResult:
-        key = cache_key(self.model, request) if self.cache is not None else None
-        raw = self.cache.get(key) if self.cache is not None and key is not None else None
-        if raw is not None:
-            return answer_to_result(request, raw, model=self.model, cached=True, usage=self._usage)
-        tokens = self.prompt_tokens(request)
-        need = len(tokens) + request.sampling.max_tokens
-        if need > self.context_window:  # type: ignore[operator]
-            raise ContextWindowError(f"a prompt{f' ({request.tag})' if request.tag else ''} needs {need} tokens "
-                                     f"({len(tokens)} prompt + {request.sampling.max_tokens} max_tokens) but the "
-                                     f"window is {self.context_window}")
-        pending = _Pending(request, tokens)
-        with self._wake:
-            if self._closed:
-                raise RuntimeError("the ct2 engine is closed")
-            self._pending.append(pending)
-            self._wake.notify()
-        raw = await asyncio.wrap_future(pending.future)
-        if self.cache is not None and key is not None:
-            self.cache.put(key, self.model, raw)
-        return answer_to_result(request, raw, model=self.model, cached=False, usage=self._usage)
-
-    def close(self) -> None:
-        with self._wake:
-            self._closed = True
-            self._wake.notify()
-        if self._worker.is_alive() and threading.current_thread() is not self._worker:
-            self._worker.join(timeout=60)
-        if self.cache is not None:
-            self.cache.close()
-            self.cache = None
-
     # ---- the worker ---------------------------------------------------------------------------------------------
     def _take(self) -> list[list[_Pending]] | None:
-        """The groups of the next turn (None: closed): wait for a request, give its group :data:`GATHER_S` to
-        arrive, then take the oldest ``max_prompts`` groups."""
+        """The groups of the next turn (None: closed): wait for a request, give its group time to arrive
+        (:meth:`InProcessLLM.let_group_arrive`), then take the oldest ``max_prompts`` groups."""
         with self._wake:
             while not self._pending and not self._closed:
                 self._wake.wait()
             if not self._pending:
                 return None
-        deadline, seen = time.monotonic() + GATHER_MAX_S, -1
-        while time.monotonic() < deadline:
-            with self._wake:
-                count = len(self._pending)
-            if count == seen:
-                break
-            seen = count
-            time.sleep(GATHER_S)
-        with self._wake:
-            groups: dict[tuple, list[_Pending]] = {}
-            for p in self._pending:
-                groups.setdefault(p.group_key, []).append(p)
-            chosen = list(groups.values())[:self.max_prompts]
-            taken = {id(p) for g in chosen for p in g}
-            self._pending = [p for p in self._pending if id(p) not in taken]
-            return chosen
+        self.let_group_arrive()
+        return self.take_groups(self.max_prompts)
 
     def _serve(self) -> None:
         while True:

@@ -32,7 +32,6 @@ request's temperature and top_p), so the two engines' candidates are alike.
 """
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import hashlib
 import itertools
@@ -48,12 +47,11 @@ from pathlib import Path
 from typing import Any
 
 from reasonir.hardware import bf16_supported, cpu_flags
-from reasonir.llm.base import BaseLLM
-from reasonir.llm.cache import ResponseCache, cache_key
-from reasonir.llm.errors import ContextWindowError, MissingDependencyError
-from reasonir.llm.jsonout import answer_to_result
+from reasonir.llm.cache import ResponseCache
+from reasonir.llm.inprocess import InProcessLLM
+from reasonir.llm.errors import MissingDependencyError
 from reasonir.llm.prices import Price
-from reasonir.llm.types import ChatRequest, ChatResult
+from reasonir.llm.types import ChatRequest
 from reasonir.llm.usage import UsageReport
 from reasonir.paths import cache_root
 
@@ -64,11 +62,8 @@ FORMAT = 1  # what f16_copy writes; a change here makes new files
 # 40,000 tokens (8 seed chains of a 500-token prompt and 12 answers of 64 tokens need about 10,000); prompt blocks
 # no request holds stay there for prefix caching until the space is needed
 KV_CACHE_GB = 1
-# How the engine waits, when idle, for the rest of a group after its first request: until no request has arrived
-# for GATHER_S (at most GATHER_MAX_S), as the ct2 engine does. While the pipeline runs, requests that arrived during
-# a decoding step are grouped before the next one
-GATHER_S = 0.02
-GATHER_MAX_S = 0.5
+# When idle, the engine waits for the rest of a group after its first request (InProcessLLM.let_group_arrive); while
+# the pipeline runs, requests that arrived during a decoding step are grouped before the next one
 TOKEN_CACHE = 1024  # prompts kept tokenized: a seed's k candidates share one
 # What a sampled request is truncated to besides its temperature and top_p: llama-server's defaults (its /props:
 # top_k 40, min_p 0.05), which an OpenAI-style request leaves in force there. With top_p alone the candidates were
@@ -159,10 +154,13 @@ class _Pending:
                 json.dumps(schema, sort_keys=True) if schema is not None else None)
 
 
-class OpenVINOLLM(BaseLLM):
+class OpenVINOLLM(InProcessLLM):
     """The embedded model on OpenVINO GenAI in this process (see the module docstring). ``n_ctx`` bounds prompt
     plus answer; ``threads`` is OpenVINO's ``INFERENCE_NUM_THREADS`` (None: every core); ``precision`` its
     ``INFERENCE_PRECISION_HINT`` (None: :func:`choose_precision`)."""
+
+    engine = "openvino"
+    pending_type = _Pending
 
     def __init__(self, gguf: Path, *, alias: str, n_ctx: int = 2048, threads: int | None = None,
                  precision: str | None = None, cache: ResponseCache | None = None,
@@ -192,14 +190,10 @@ class OpenVINOLLM(BaseLLM):
         self.samples = 0  # answers those requests gave (samples / calls: how well a seed's candidates grouped)
         self._ids = itertools.count()
         self._tokens: dict[str, tuple[int, ...]] = {}
-        self._pending: list[_Pending] = []
-        self._wake = threading.Condition()
-        self._closed = False
-        self._worker = threading.Thread(target=self._serve, name="reasonir-openvino", daemon=True)
-        self._worker.start()
+        self.start_worker()
 
     # ---- the prompt ---------------------------------------------------------------------------------------------
-    def prompt_ids(self, request: ChatRequest) -> tuple[int, ...]:
+    def prompt(self, request: ChatRequest) -> tuple[int, ...]:
         """The request's messages through the model's chat template (read from the GGUF), as token ids (kept per
         prompt: a seed's candidates are tokenized once)."""
         key = json.dumps(request.messages, sort_keys=True, ensure_ascii=False)
@@ -214,43 +208,10 @@ class OpenVINOLLM(BaseLLM):
             self._tokens[key] = ids
         return ids
 
-    # ---- the LLM contract ---------------------------------------------------------------------------------------
-    async def achat(self, request: ChatRequest) -> ChatResult:
-        key = cache_key(self.model, request) if self.cache is not None else None
-        raw = self.cache.get(key) if self.cache is not None and key is not None else None
-        if raw is not None:
-            return answer_to_result(request, raw, model=self.model, cached=True, usage=self._usage)
-        ids = self.prompt_ids(request)
-        need = len(ids) + request.sampling.max_tokens
-        if need > self.context_window:  # type: ignore[operator]
-            raise ContextWindowError(f"a prompt{f' ({request.tag})' if request.tag else ''} needs {need} tokens "
-                                     f"({len(ids)} prompt + {request.sampling.max_tokens} max_tokens) but the "
-                                     f"window is {self.context_window}")
-        pending = _Pending(request, ids)
-        with self._wake:
-            if self._closed:
-                raise RuntimeError("the openvino engine is closed")
-            self._pending.append(pending)
-            self._wake.notify()
-        raw = await asyncio.wrap_future(pending.future)
-        if self.cache is not None and key is not None:
-            self.cache.put(key, self.model, raw)
-        return answer_to_result(request, raw, model=self.model, cached=False, usage=self._usage)
-
-    def close(self) -> None:
-        with self._wake:
-            self._closed = True
-            self._wake.notify()
-        if self._worker.is_alive() and threading.current_thread() is not self._worker:
-            self._worker.join(timeout=60)
-        if self.cache is not None:
-            self.cache.close()
-            self.cache = None
-
     # ---- the worker ---------------------------------------------------------------------------------------------
     def _take(self, idle: bool) -> list[list[_Pending]] | None:
         """The groups waiting now (None: closed). ``idle``: nothing is decoding, so wait for a request and give its
-        group :data:`GATHER_S` to arrive; otherwise take what arrived during the last step, without waiting."""
+        group time to arrive; otherwise take what arrived during the last step, without waiting."""
         with self._wake:
             while idle and not self._pending and not self._closed:
                 self._wake.wait()
@@ -259,20 +220,8 @@ class OpenVINOLLM(BaseLLM):
             if not self._pending:
                 return []
         if idle:
-            deadline, seen = time.monotonic() + GATHER_MAX_S, -1
-            while time.monotonic() < deadline:
-                with self._wake:
-                    count = len(self._pending)
-                if count == seen:
-                    break
-                seen = count
-                time.sleep(GATHER_S)
-        with self._wake:
-            groups: dict[tuple, list[_Pending]] = {}
-            for p in self._pending:
-                groups.setdefault(p.group_key, []).append(p)
-            self._pending = []
-            return list(groups.values())
+            self.let_group_arrive()
+        return self.take_groups()
 
     def _serve(self) -> None:
         active: dict[int, tuple[Any, list[_Pending]]] = {}

@@ -254,42 +254,31 @@ def _input_names(transformer: Any) -> list[str]:
 
 def _export_fp32(transformer: Any, work: Path) -> Path:
     """Export the transformer's last hidden state to ONNX with dynamic batch and length, then fuse it."""
-    import copy
     import warnings
 
     import torch
 
+    from reasonir.models.tracing import traceable
+
     names = _input_names(transformer)
-    # A copy: the exporter traces the module, and the caller's torch model must stay exactly as it was
-    hf_model = copy.deepcopy(transformer.model).float().eval()
-
-    class LastHidden(torch.nn.Module):
-        def __init__(self, inner: torch.nn.Module) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-            return self.inner(**dict(zip(names, inputs)), return_dict=True).last_hidden_state
-
-    sample = transformer.tokenizer(["a short text", "a somewhat longer text, padded differently"], padding=True,
-                                   return_tensors="pt")
+    module, sample = traceable(transformer, names)
     raw = work / "model.raw.onnx"
     axes = {name: {0: "batch", 1: "sequence"} for name in [*names, "last_hidden_state"]}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer warnings about shape checks that are constant for encoders
         # dynamo=False: the TorchScript exporter needs no onnxscript and handles transformers' BERT masks
-        torch.onnx.export(LastHidden(hf_model), tuple(sample[n] for n in names), str(raw), dynamo=False,
+        torch.onnx.export(module, sample, str(raw), dynamo=False,
                           input_names=names, output_names=["last_hidden_state"], dynamic_axes=axes,
                           opset_version=ONNX_OPSET)
     out = work / "model.onnx"
-    family = _FUSABLE.get(getattr(hf_model.config, "model_type", ""))
+    family = _FUSABLE.get(getattr(transformer.model.config, "model_type", ""))
     if family is None:
         raw.rename(out)
         return out
     from onnxruntime.transformers import optimizer
 
     # The fusions optimum's ORTOptimizer applies (fused attention, skip-LayerNorm, bias-GELU): fp32-exact
-    config = hf_model.config
+    config = transformer.model.config
     fused = optimizer.optimize_model(str(raw), model_type=family, num_heads=config.num_attention_heads,
                                      hidden_size=config.hidden_size, opt_level=1)
     fused.save_model_to_file(str(out))

@@ -22,7 +22,6 @@ Example:
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 import shutil
@@ -37,6 +36,7 @@ import numpy as np
 import torch
 
 from reasonir.hardware import bf16_supported
+from reasonir.models.tracing import traceable
 from reasonir.optional import require
 
 MODEL_FILE = "model.xml"  # OpenVINO IR: the graph; its weights sit beside it in model.bin
@@ -87,25 +87,13 @@ def ensure_converted(transformer: Any, folder: Path, names: list[str]) -> tuple[
     if target.is_file():
         return target, False
     ov = import_openvino()
-    # A copy: tracing must leave the caller's torch model exactly as it was
-    hf_model = copy.deepcopy(transformer.model).float().eval()
-
-    class LastHidden(torch.nn.Module):
-        def __init__(self, inner: torch.nn.Module) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-            return self.inner(**dict(zip(names, inputs)), return_dict=True).last_hidden_state
-
-    sample = transformer.tokenizer(["a short text", "a somewhat longer text, padded differently"], padding=True,
-                                   return_tensors="pt")
+    module, sample = traceable(transformer, names)
     folder.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".openvino-", dir=folder.parent))
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # tracer warnings about shape checks that are constant for encoders
-            converted = ov.convert_model(LastHidden(hf_model), example_input=tuple(sample[n] for n in names),
+            converted = ov.convert_model(module, example_input=sample,
                                          input=[(ov.PartialShape([-1, -1]), ov.Type.i64)] * len(names))
         for port, name in zip(converted.inputs, names):  # traced positionally: name the ports as the tokenizer does
             port.get_tensor().set_names({name})
