@@ -45,3 +45,15 @@ def test_load_llm_starts_it_and_the_response_cache_answers_a_rerun(engine: str, 
 def test_it_is_no_server(engine: str) -> None:
     with pytest.raises(ValueError, match="in this process"):
         EmbeddedServer(engine=engine)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_answer_that_would_overrun_the_window_stops_at_its_end(engine: str, tmp_path: Path) -> None:
+    config = LLMConfig(embedded_engine=engine, cache_path=None, embedded_n_ctx=512)
+    with load_llm(config) as llm:
+        prompt = "Summarize: " + "the tide rises and falls " * 60
+        used = len(llm.prompt(ChatRequest.user(prompt)))
+        room = 512 - used
+        assert 64 <= room < 200  # the prompt fits, its answer of 200 tokens would not
+        result = llm.chat(ChatRequest.user(prompt, sampling=Sampling(temperature=0.0, max_tokens=200)))
+        assert 0 < result.completion_tokens <= room
