@@ -51,11 +51,12 @@ def m(backend, speedup, cosine=0.9999, tau=0.99, top1=1.0, error=None):
     (SAPPHIRE_RAPIDS, True, False, ("torch-bf16", "onnx-int8")),
     (SAPPHIRE_RAPIDS, False, False, ("torch-bf16",)),
     (GRAVITON3, True, False, ("torch-bf16", "onnx-int8")),
-    # ctranslate2 installed: fp32 ct2 on every CPU, its int8 only with int8 dot products (as onnx-int8)
+    # ctranslate2 installed: fp32 ct2 on every CPU, its int8 only with int8 dot products (as onnx-int8) and no bf16
+    # units (there the probe read it 2.65x fp32 and it ran 0.89x at work)
     (HASWELL, True, True, ("ct2",)),
     (SKYLAKE_SP, False, True, ("ct2",)),
     (CASCADE_LAKE, False, True, ("ct2-int8", "ct2")),
-    (SAPPHIRE_RAPIDS, True, True, ("torch-bf16", "onnx-int8", "ct2-int8", "ct2")),
+    (SAPPHIRE_RAPIDS, True, True, ("torch-bf16", "onnx-int8", "ct2")),
 ])
 def test_candidates_come_from_the_cpu_flags(flags, onnx, ct2, expected):
     assert candidates(flags, onnx_installed=onnx, ct2_installed=ct2, openvino_installed=False,
