@@ -138,17 +138,12 @@ def explain_auto() -> tuple[ServingEngine, str]:
 
 def ct2_missing() -> str | None:
     """None when the ct2 engine can run here, else the missing packages (transformers converts and tokenizes)."""
-    import importlib.util
-
-    missing = [name for name in ("ctranslate2", "transformers", "torch") if importlib.util.find_spec(name) is None]
-    return ", ".join(missing) or None
+    return _missing("ctranslate2", "transformers", "torch")
 
 
 def openvino_missing() -> str | None:
     """None when the openvino engine can run here, else the missing packages (gguf writes its F16 copy)."""
-    missing = [name for name in ("openvino_genai", "openvino_tokenizers", "gguf")
-               if importlib.util.find_spec(name) is None]
-    return ", ".join(missing) or None
+    return _missing("openvino_genai", "openvino_tokenizers", "gguf")
 
 
 def engine_present(engine: ServingEngine) -> bool:
@@ -167,6 +162,9 @@ def engine_present(engine: ServingEngine) -> bool:
 
 def transformers_serve_missing() -> str | None:
     """None when ``transformers serve`` can run here, else the missing packages (it needs fastapi and uvicorn)."""
-    missing = [name for name in ("torch", "transformers", "fastapi", "uvicorn", "openai")
-               if importlib.util.find_spec(name) is None]
-    return ", ".join(missing) or None
+    return _missing("torch", "transformers", "fastapi", "uvicorn", "openai")
+
+
+def _missing(*modules: str) -> str | None:
+    """The comma-joined ``modules`` that cannot be imported here (found, not imported), or None for none."""
+    return ", ".join(m for m in modules if importlib.util.find_spec(m) is None) or None
