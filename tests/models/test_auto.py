@@ -174,6 +174,28 @@ def test_the_verdict_is_kept_per_machine_and_read_back_with_a_note(tmp_path, cap
     assert fake.calls[1:] == [("torch-bf16", "onnx-int8"), ("torch-bf16",)]
 
 
+def test_copies_of_one_architecture_share_a_verdict(tmp_path):
+    """A fine-tuned copy (other weights, other name, saved by another transformers version) takes the verdict its
+    base was probed for; another shape is probed anew."""
+    def folder(name: str, **config) -> str:
+        path = tmp_path / name
+        path.mkdir()
+        (path / "config.json").write_text(json.dumps({"model_type": "bert", "hidden_size": 384,
+                                                      "num_hidden_layers": 6, **config}))
+        (path / "model.safetensors").write_bytes(name.encode())
+        return str(path)
+
+    fake = outcome(**{"torch-bf16": m("torch-bf16", 3.0)})
+    args = dict(flags=SAPPHIRE_RAPIDS, onnx_installed=False, ct2_installed=False, openvino_installed=False,
+                device="cpu", probe_with=fake, cache_root=tmp_path / "cache", announce=False)
+    base = resolve_backend("auto", folder("base", _name_or_path="nreimers/MiniLM"), **args)
+    copy = resolve_backend("auto", folder("fold-0", transformers_version="5.25.0", use_cache=False), **args)
+    assert len(fake.calls) == 1 and copy.cached and copy.verdict_file == base.verdict_file
+    assert "of the same architecture" in copy.describe(str(tmp_path / "fold-0"))
+    resolve_backend("auto", folder("deeper", num_hidden_layers=12), **args)
+    assert len(fake.calls) == 2
+
+
 def test_an_unreadable_or_foreign_verdict_is_measured_again(tmp_path):
     fake = outcome(**{"torch-bf16": m("torch-bf16", 3.0)})
     args = dict(flags=SAPPHIRE_RAPIDS, onnx_installed=False, ct2_installed=False, openvino_installed=False,

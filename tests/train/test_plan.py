@@ -87,3 +87,6 @@ def test_pseudo_dev_rows_are_held_out_and_never_trained_on():
         row.meta["split"] = "dev"
     plan = plan_training(config(batch_size=4, holdout=0.25, holdout_min_rows=2), data, is_llm=False, world=1)
     assert [r.query for r in plan.held] == [f"q{i}" for i in range(6)] and len(plan.rows) == 34
+    # the signal switched off: still never trained on, no longer measured
+    plan = plan_training(config(batch_size=4, holdout=0.0), data, is_llm=False, world=1)
+    assert plan.held == [] and len(plan.rows) == 34

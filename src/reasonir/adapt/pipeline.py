@@ -242,8 +242,10 @@ def _train_recipe(config: AdaptConfig, recipe: str, out: Path, fold: int | None,
     if fold is not None:
         rows = training_rows(read_training_rows(data), fold, config.folds)
         data = write_training_rows(rows, folder.with_name(folder.name + ".rows.jsonl"), overwrite=True)
+    # holdout 0: the trainer's label-free signal would score the judge rows through each copy, uncrossed, at about
+    # 10 s a training; the judge does it properly after (cross-fitted), so it is off unless [train] asks for it
     train_config = TrainConfig(data=[str(data)], output_dir=folder, base_model=config.base_model, merge_base=0.0,
-                               overwrite=True, progress=progress, **config.train)
+                               overwrite=True, progress=progress, **({"holdout": 0.0} | config.train))
     log(f"      training {recipe} " + ("on every seed" if fold is None else f"without fold {fold}"))
     result = fit(train_config, log=lambda message: None if progress is False else log(f"      {message}"))
     stats = {"steps": result.steps, "train_seconds": round(result.train_seconds, 1),

@@ -30,10 +30,12 @@ ran 4.15x fp32 on abstracts where ``torch-bf16`` ran 2.30x (``benchmarks/results
    on a worker thread of its own, which the caller's clock missed (ct2 then read as 111x fp32). About 4 seconds for MiniLM, 9.5 in all on a new machine where
    ``onnx-int8`` is a candidate (its one-time export, kept and reused by every later load, included).
 3. **Verdict** (:func:`pick`): the fastest candidate within :data:`TOLERANCE` and at least :data:`MIN_SPEEDUP`
-   times fp32's speed; otherwise ``torch``. It is kept as JSON in ``encoders/<model>/auto-<key>.json`` under
-   :func:`reasonir.paths.cache_root`, the key made of the model identity, the candidates, the CPU signature
-   (:func:`reasonir.hardware.cpu_signature`) and the versions of torch, sentence-transformers, onnxruntime,
-   ctranslate2 and openvino;
+   times fp32's speed; otherwise ``torch``. It is kept as JSON in ``encoders/<architecture>/auto-<key>.json`` under
+   :func:`reasonir.paths.cache_root`, the key made of the model's architecture
+   (:func:`reasonir.models.loading.architecture_key`: its shapes, not its weights, so every fine-tuned copy of a
+   model takes the verdict its base was probed for instead of a probe of its own; a hub name not downloaded: its
+   identity), the candidates, the CPU signature (:func:`reasonir.hardware.cpu_signature`) and the versions of torch,
+   sentence-transformers, onnxruntime, ctranslate2 and openvino;
    written atomically, and probed by one process at a time (a file lock: the others then read its verdict).
    Delete the file to probe again. The choice and its reason are printed once per process and model (to stderr),
    and a dense index keeps them in its manifest.
@@ -78,7 +80,7 @@ from reasonir.hardware import bf16_supported, cpu_flags, cpu_signature, int8_dot
 from reasonir.models.backends import (
     RESOLVED_BACKENDS, EncoderBackend, ResolvedBackend, apply_backend, check_backend, effective_backend, model_folder,
 )
-from reasonir.models.loading import load_as, model_identity
+from reasonir.models.loading import architecture_key, load_as, model_identity
 
 PROBE_LAYOUT = 4  # bump when the probe texts, its measures or TOLERANCE change: cached verdicts are then redone
 PROBE_BATCH = 8  # texts per forward pass in the probe, grouped by length as sentence-transformers groups them
@@ -146,13 +148,16 @@ class BackendChoice:
     verdict_file: str | None = None
     probe_seconds: float | None = None
     made: str | None = None  # when the verdict was measured (UTC, ISO 8601)
+    measured_for: str | None = None  # the model the probe ran on (a cached verdict may be another of its architecture)
 
     def describe(self, model: str | None = None) -> str:
         """The line printed once: backend, model, reason, and where a verdict is kept."""
         head = f"encoder backend {self.requested}: {self.backend}" + (f" for {model}" if model else "")
         if self.cached:
-            return (f"{head} (cached verdict of {self.made}, {self.verdict_file}: {self.reason}; delete the file to "
-                    "probe again)")
+            other = (f" for {self.measured_for}, of the same architecture" if self.measured_for and model
+                     and self.measured_for != model else "")
+            return (f"{head} (cached verdict of {self.made}{other}, {self.verdict_file}: {self.reason}; delete the "
+                    "file to probe again)")
         where = f"; verdict kept in {self.verdict_file}" if self.verdict_file else ""
         took = f"probed in {self.probe_seconds:.1f} s: " if self.probe_seconds is not None else ""
         return f"{head} ({took}{self.reason}{where})"
@@ -164,7 +169,7 @@ class BackendChoice:
         if self.measurements:
             out["probe"] = [asdict(m) for m in self.measurements]
         if self.verdict_file:
-            out.update(verdict_file=self.verdict_file, made=self.made)
+            out.update(verdict_file=self.verdict_file, made=self.made, measured_for=self.measured_for)
         return out
 
 
@@ -344,17 +349,18 @@ def _one_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def verdict_file(identity: str, backends: Sequence[ResolvedBackend], root: str | Path | None = None,
+def verdict_file(model_key: str, backends: Sequence[ResolvedBackend], root: str | Path | None = None,
                  flags: frozenset[str] | None = None) -> Path:
-    """Where the verdict for this model, these candidates and this machine is kept."""
+    """Where the verdict for this model (its architecture key, or its identity), these candidates and this machine
+    is kept."""
     import hashlib
 
-    parts = {"model": identity, "candidates": list(backends), "cpu": cpu_signature(flags),
+    parts = {"model": model_key, "candidates": list(backends), "cpu": cpu_signature(flags),
              "versions": {name: _version(name)
                           for name in ("torch", "sentence-transformers", "onnxruntime", "ctranslate2", "openvino")},
              "layout": PROBE_LAYOUT}
     key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
-    return model_folder(identity, root) / f"auto-{key}.json"
+    return model_folder(model_key, root) / f"auto-{key}.json"
 
 
 def _version(name: str) -> str | None:
@@ -388,8 +394,8 @@ def resolve_backend(requested: str | None = "auto", model_name: str | None = Non
     if not found:
         choice = BackendChoice("auto", "torch", _no_candidate_reason(flags, device))
         return _announced(choice, model_name, announce)
-    identity = model_identity(model_name)  # type: ignore[arg-type]
-    path = verdict_file(identity, found, cache_root, flags)
+    model_key = architecture_key(model_name) or model_identity(model_name)  # type: ignore[arg-type]
+    path = verdict_file(model_key, found, cache_root, flags)
     choice = _read_verdict(path, found)
     if choice is None:
         with _probe_lock(path):
@@ -423,7 +429,8 @@ def _measure(path: Path, model_name: str | None, found: tuple[ResolvedBackend, .
     seconds = time.perf_counter() - start
     backend, reason = pick(measurements)
     made = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    record = {"backend": backend, "reason": reason, "made": made, "probe_seconds": round(seconds, 2),
+    record = {"backend": backend, "reason": reason, "made": made, "measured_for": model_name or "the default encoder",
+              "probe_seconds": round(seconds, 2),
               "probe_cpu_seconds": round(time.process_time() - cpu, 2),
               "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
               "candidates": list(found), "tolerance": asdict(TOLERANCE), "min_speedup": MIN_SPEEDUP,
@@ -434,7 +441,7 @@ def _measure(path: Path, model_name: str | None, found: tuple[ResolvedBackend, .
     except OSError:  # a read-only cache: the choice stands for this process, and is measured again next time
         path = None  # type: ignore[assignment]
     return BackendChoice("auto", backend, reason, False, measurements, str(path) if path else None,
-                         round(seconds, 2), made)
+                         round(seconds, 2), made, model_name or "the default encoder")
 
 
 def _read_verdict(path: Path, found: tuple[ResolvedBackend, ...]) -> BackendChoice | None:
@@ -445,7 +452,7 @@ def _read_verdict(path: Path, found: tuple[ResolvedBackend, ...]) -> BackendChoi
             return None
         measurements = tuple(Measurement(**m) for m in record.get("measurements", []))
         return BackendChoice("auto", backend, record["reason"], True, measurements, str(path),
-                             record.get("probe_seconds"), record.get("made"))
+                             record.get("probe_seconds"), record.get("made"), record.get("measured_for"))
     except (OSError, ValueError, KeyError, TypeError):  # none yet, or unreadable: probe (again)
         return None
 

@@ -103,10 +103,11 @@ class TrainingPlan:
 
 
 def held_out(rows: Sequence[TrainingRow], config: TrainConfig) -> tuple[list[TrainingRow], list[TrainingRow]]:
-    """(training rows, held-out rows): the pseudo-dev rows when there are any, else a share of the seeds."""
+    """(training rows, held-out rows): the pseudo-dev rows when there are any, else a share of the seeds. Pseudo-dev
+    rows never train; ``holdout`` 0 switches the signal off, so they are then not measured either."""
     dev = [r for r in rows if r.is_dev]
     if dev:
-        return [r for r in rows if not r.is_dev], dev
+        return [r for r in rows if not r.is_dev], dev if config.holdout > 0 else []
     return split_holdout(rows, config.holdout, config.holdout_min_rows, config.seed)
 
 
