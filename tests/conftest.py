@@ -38,6 +38,18 @@ def shared_encoder_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
     return root
 
 
+def _llama_server_built() -> bool:
+    from reasonir.llm.native import find_llama_server
+
+    return find_llama_server() is not None
+
+
+# make install builds llama-server only where `auto` runs the embedded LLM on it (CPUs without bf16 units); the tests
+# of llama-server itself run where it is built (`reasonir llm build-server` builds it anywhere; CI does)
+needs_llama_server = pytest.mark.skipif(not _llama_server_built(), reason="llama-server is not built here (auto runs "
+                                        "the embedded LLM in process on this CPU): reasonir llm build-server")
+
+
 def needs(path: Path) -> pytest.MarkDecorator:
     """Skip unless a shared data set is present (it is beside the checkout on development machines)."""
     return pytest.mark.skipif(not path.exists(), reason=f"needs {path}")

@@ -34,6 +34,15 @@ def test_a_llama_server_that_crashes_fails_its_check_with_the_rebuild_command(
     assert "fail  llama-server" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("default, status", [(False, "info"), (True, "fail")])
+def test_a_missing_llama_server_fails_only_where_auto_would_run_it(default: bool, status: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("reasonir.llm.native.find_llama_server", lambda: None)
+    monkeypatch.setattr("reasonir.llm.engines.llama_server_is_default", lambda: default)
+    check = check_llama_server()
+    assert check.status == status and "not built" in check.detail and "build-server" in check.detail
+
+
 def test_a_check_that_raises_is_reported_and_the_others_still_run(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken() -> None:
         raise RuntimeError("no torch here")

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from conftest import needs_llama_server
 from endpoints import embedded_server_fixture, llm_for
 
 from reasonir.cli import main
@@ -18,6 +19,7 @@ from reasonir.llm import (ChatRequest, ContextWindowError, LLMConfig, Sampling, 
 from reasonir.llm.embedded import EmbeddedServer
 from reasonir.llm.engines import IN_PROCESS, resolve_engine
 
+pytestmark = needs_llama_server
 smollm2 = embedded_server_fixture(scope="module")
 SHORT = Sampling(max_tokens=6)  # SmolLM2 makes ~90 tokens/s on 2 idle cores: keep answers short
 TOPICS = ["water", "fire", "stars", "bread", "music", "rivers", "glass", "trees"]

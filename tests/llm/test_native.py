@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import needs_llama_server
+
 from reasonir.cli import main
 from reasonir.llm import MissingDependencyError
 from reasonir.llm import native
@@ -111,6 +113,23 @@ def test_an_explicit_binary_must_be_executable(tmp_path: Path, monkeypatch: pyte
         find_llama_server()
 
 
+@pytest.mark.parametrize("default", [False, True])
+def test_build_server_if_default_compiles_only_where_auto_runs_llama_server(
+        default: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    compiled: list[str] = []
+    monkeypatch.setenv("REASONIR_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(native, "find_llama_server", lambda: None)
+    monkeypatch.setattr("reasonir.llm.engines.llama_server_is_default", lambda: default)
+    monkeypatch.setattr(native, "build_llama_server", lambda **kw: compiled.append(kw["profile"]) or native.NativeBuild(
+        tmp_path / BINARY, kw["profile"], "compiled", "passed"))
+    assert main(["llm", "build-server", "--if-default", "--output", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (compiled == ["native"]) == default and ("built" in out) != default
+    if not default:
+        assert out["built"] is False and "build-server" in out["reason"]
+
+
+@needs_llama_server
 def test_cli_build_server_reports_the_installed_binary(capsys: pytest.CaptureFixture[str]) -> None:
     # make install built it: the command finds it current and returns at once
     assert main(["llm", "build-server", "--output", "json"]) == 0
@@ -119,6 +138,7 @@ def test_cli_build_server_reports_the_installed_binary(capsys: pytest.CaptureFix
     assert out["how"] == "current" and out["source"] == native.SOURCE
 
 
+@needs_llama_server
 def test_the_server_command_runs_llama_server_with_batched_slots() -> None:
     server = EmbeddedServer(port=1)
     command = server.command()

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MMLU, SCIFACT, needs
+from conftest import MMLU, SCIFACT, needs, needs_llama_server
 from endpoints import embedded_server_fixture, llm_for
 
 from reasonir.cli import main
 from reasonir.rag import Datastore, RAGConfig, answer_questions, load_questions
 
+pytestmark = needs_llama_server
 smollm2 = embedded_server_fixture(scope="module")
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "scifact-sample"
 FIXTURES = Path(__file__).parent / "fixtures"

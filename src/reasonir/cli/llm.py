@@ -2,7 +2,7 @@
 
     reasonir llm check [--output json]            # resolve config, ping the endpoint, print model and context window
     reasonir llm chat "prompt" [--json-schema FILE] [--output json]
-    reasonir llm build-server [--force]           # build llama.cpp's llama-server for the embedded SmolLM2
+    reasonir llm build-server [--force] [--if-default]  # build llama.cpp's llama-server for the embedded SmolLM2
     reasonir llm probe-engines                    # measure the embedded engines here; auto then uses the winner
 
 Both take the ``--llm-*`` flags (see ``reasonir.cli.llm_flags``); misconfiguration exits with code 3.
@@ -44,6 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="native: tuned for this CPU without llama.cpp's AMX kernels (default); native-amx: with "
                             "them (must pass the smoke test); portable: no -march=native (the fallback)")
     build.add_argument("--force", action="store_true", help="rebuild even if the binary is current or cached")
+    build.add_argument("--if-default", action="store_true",
+                       help="build only where --llm-embedded-engine auto runs llama-server on this CPU (no bf16 "
+                            "units, or no OpenVINO GenAI); elsewhere say so and exit 0 (make install)")
     build.add_argument("--log", help="append the build's output to this file")
     build.add_argument("--output", choices=["text", "json"], default="text")
     build.set_defaults(func=run_build_server)
@@ -117,8 +120,15 @@ def run_chat(args: argparse.Namespace) -> int:
 
 def run_build_server(args: argparse.Namespace) -> int:
     from reasonir.llm.embedded import smoke_decode
-    from reasonir.llm.native import build_llama_server
+    from reasonir.llm.engines import llama_server_is_default, resolve_engine
+    from reasonir.llm.native import BINARY, build_cache, build_llama_server, find_llama_server
 
+    built = find_llama_server() is not None or (build_cache(args.profile) / BINARY).is_file()  # else: a compile
+    if args.if_default and not args.force and not built and not llama_server_is_default():
+        why = (f"not built: the embedded LLM runs on {resolve_engine('auto')} on this CPU; `reasonir llm "
+               "build-server` builds llama-server for --llm-embedded-engine llama-server (about 15 CPU-minutes)")
+        print(json.dumps({"built": False, "reason": why}) if args.output == "json" else f"llama-server {why}")
+        return 0
     result = build_llama_server(profile=args.profile, force=args.force, log_file=Path(args.log) if args.log else None,
                                 smoke_test=smoke_decode)
     if args.output == "json":

@@ -102,6 +102,14 @@ def resolve_engine(engine: Engine, flags: frozenset[str] | None = None,
     return chosen  # none: starting it raises MissingDependencyError with what to install
 
 
+def llama_server_is_default() -> bool:
+    """Whether ``auto`` runs the embedded LLM on llama-server on this machine, once it is built: what ``make
+    install`` asks before compiling it (15 CPU-minutes), since on CPUs with bf16 units the in-process OpenVINO
+    engine runs instead and llama-server only serves ``--llm-embedded-engine llama-server`` and the server-only
+    paths (``reasonir llm build-server`` builds it for those)."""
+    return resolve_engine("auto", present=lambda e: e == "llama-server" or engine_present(e)) == "llama-server"
+
+
 def server_engine(engine: Engine, present: Callable[[ServingEngine], bool] | None = None) -> ServingEngine:
     """The engine an ``EmbeddedServer`` runs for ``engine``: itself, or for ``auto`` the engine :func:`resolve_engine`
     picks when that is a server, else the first of :data:`SERVERS` present here (``auto`` may pick an in-process
