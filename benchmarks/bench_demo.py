@@ -49,7 +49,7 @@ def one_run(kind: str, cache: Path, work: Path, demo_args: list[str]) -> dict:
     train = report["stages"]["train"]["summary"]
     evaluation = report["stages"].get("evaluate", {}).get("summary", {})
     return {"kind": kind, "seconds": round(seconds, 1), "stages": stages, "training_rows": synth.get("rows"),
-            "judge_rows": synth.get("judge_rows"), "seeds": synth.get("seeds"), "chosen": train.get("chosen"),
+            "judge_rows": synth.get("judge_rows"), "seeds": synth.get("seeds"), "chosen": train.get("chosen"), "reason": train.get("reason"),
             "base_ndcg@10": evaluation.get("base_ndcg@10"), "served_ndcg@10": evaluation.get("adapted_ndcg@10"),
             "load_average": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
             "stdout_tail": done.stdout[-1500:]}
