@@ -1,0 +1,242 @@
+"""Are the embedded LLM engines' rows as good? Synthesize the same SciFact seeds with each engine, fine-tune the
+default encoder on each engine's rows, and compare SciFact test nDCG@10.
+
+Issue 28 made ``openvino`` (OpenVINO GenAI in process) the default embedded engine on CPUs with bf16 units because
+it keeps 6-7x llama-server's synthesis rows per minute; this benchmark checks that the rows it keeps train as well.
+
+1. **synthesis**, one job per engine and round (``bench_llm_engines.started`` / ``measure_synthesis``: each engine
+   started through ``load_llm`` exactly as a job starts it, no response cache): SciFact's *corpus* only (never its
+   queries), ``--seeds`` seeds chosen with ``SynthConfig.seed`` 0, the synthesizer's default candidates and
+   ``--kinds`` (default: ``SynthConfig.kinds``), the dense corpus ranker built once before any timing. Recorded per
+   run: wall time, kept rows per minute, seed yield per kind, the share of candidates each filter drops, the
+   round-trip pass rate and the 1-minute load average before and after. Rounds alternate the engines' order
+   (A B, B A, ...). The rows are kept in ``--work``.
+2. **fine-tuning**, for each engine's rows of round 0 and each ``--train-seeds`` seed: ``reasonir.train.fit`` with
+   ``TrainConfig``'s defaults (what ``reasonir train --data ROWS --out DIR`` uses; only ``seed`` varies, to show the
+   training noise), starting from the packaged all-MiniLM-L6-v2.
+3. **evaluation** on SciFact test (``bench_finetune_scifact.evaluate``/``bm25``: reasonir's dense retriever and
+   evaluator, pytrec_eval nDCG@10, recall@100, MRR) of BM25, the base encoder and every fine-tuned model, on the
+   full 5,183-document corpus unless ``--eval-max-docs`` names a subset (judged documents kept; scores then
+   comparable only with each other).
+
+Every finished run (a synthesis job, a fine-tune and its evaluation) is a line of ``<out>.runs.jsonl``, so a rerun
+with the same ``--work`` continues where the last one stopped. ``--lock FILE`` holds an exclusive flock on FILE
+around each synthesis job only (a machine shared with other benchmarks).
+
+    .venv/bin/python benchmarks/bench_engine_rows.py [--engines openvino,llama-server] [--seeds 80] [--rounds 1]
+        [--kinds hq,vl] [--train-seeds 42,43] [--eval-max-docs N] [--work DIR] [--lock /tmp/reasonir-bench.lock]
+
+Smoke run: ``--seeds 2 --train-seeds 42 --max-steps 2 --eval-max-docs 200 --out /tmp/smoke.json``.
+
+Writes benchmarks/results/engine_rows_scifact_amx.json.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from _common import RESULTS_DIR, resumable, write_results  # benchmarks/ is the script's folder
+from bench_finetune_scifact import bm25, check_no_query_leak, evaluate
+from bench_llm_engines import locked, measure_synthesis, order, started, variants
+
+ROOT = Path(__file__).resolve().parents[1]
+SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
+RESULTS = RESULTS_DIR / "engine_rows_scifact_amx.json"
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def synthesis_runs(args: argparse.Namespace, names: list[str], work: Path, log_path: Path, done: list[dict]) -> None:
+    """Every (round, engine) synthesis job not yet in the log; each appended to it as it finishes."""
+    from reasonir.data import load_corpus
+    from reasonir.synth.ranker import build_ranker
+
+    todo = [(r, n) for r, n in order(names, args.rounds)
+            if not any(d["part"] == "synthesis" and d["engine"] == n and d["round"] == r for d in done)]
+    if not todo:
+        return
+    documents = load_corpus(args.scifact / "corpus.jsonl")  # the corpus only: the queries never reach the LLM
+    t0 = time.perf_counter()
+    ranker = build_ranker(documents, "dense")  # once, before any timing
+    ranker_s = round(time.perf_counter() - t0, 1)
+    known = variants(argparse.Namespace(amx_binary=None))
+    kinds = tuple(args.kinds.split(","))
+    for rnd, name in todo:
+        rows_path = work / f"rows-{name}-r{rnd}.jsonl"
+        with started(known[name]) as llm:
+            startup_s = round(llm.startup_s, 1)  # type: ignore[attr-defined]
+            with locked(args.lock):
+                load_before = loadavg()
+                s = measure_synthesis(llm, documents, ranker, args.seeds, rows_path, kinds)
+                load_after = loadavg()
+        s.pop("queries", None)
+        run = {"part": "synthesis", "engine": name, "round": rnd, "startup_s": startup_s,
+               "precision": getattr(llm, "compute_type", getattr(llm, "precision", None)),
+               "rows_path": str(rows_path), "ranker_build_s": ranker_s,
+               "loadavg_before": load_before, "loadavg_after": load_after,
+               "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **s}
+        print(f"round {rnd} {name:>12}: {s['rows']} rows in {s['seconds']} s = {s['rows_per_minute']} rows/min, "
+              f"seed yield {s['seed_yield_by_kind']}, round trip {s['roundtrip_pass_rate']}, drops "
+              f"{s['drop_shares']}, load {load_before} -> {load_after}", flush=True)
+        with open(log_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(run) + "\n")
+        done.append(run)
+
+
+def train_runs(args: argparse.Namespace, names: list[str], work: Path, log_path: Path, done: list[dict]) -> None:
+    """BM25 and the base encoder once, then each engine's round-0 rows x each training seed: fit, evaluate."""
+    from reasonir.train import TrainConfig, fit
+    from reasonir.train.evaluator import load_dev_set
+
+    splits = {"test": load_dev_set(args.scifact, "test", max_documents=args.eval_max_docs)}
+    corpus_size = len(splits["test"].documents)
+    print(f"SciFact test: {len(splits['test'].queries)} queries, {corpus_size} documents", flush=True)
+
+    def log(run: dict) -> None:
+        run.update(documents=corpus_size, eval_max_docs=args.eval_max_docs,
+                   finished=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        with open(log_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(run) + "\n")
+        done.append(run)
+
+    def have(**match: object) -> bool:
+        return any(all(d.get(k) == v for k, v in match.items()) and d.get("eval_max_docs") == args.eval_max_docs
+                   for d in done)
+
+    if not have(part="eval", model="bm25"):
+        t = time.perf_counter()
+        log({"part": "eval", "model": "bm25", "scores": bm25(splits)["test"],
+             "seconds": round(time.perf_counter() - t, 1)})
+    if not have(part="eval", model="base"):
+        t, load = time.perf_counter(), loadavg()
+        log({"part": "eval", "model": "base", "scores": evaluate(None, splits)["test"],
+             "seconds": round(time.perf_counter() - t, 1), "loadavg_before": load, "loadavg_after": loadavg()})
+    for name in names:
+        synth = next((d for d in done if d["part"] == "synthesis" and d["engine"] == name and d["round"] == 0), None)
+        if synth is None:
+            print(f"{name}: no round-0 synthesis rows yet; skipped", file=sys.stderr)
+            continue
+        rows_path = Path(synth["rows_path"])
+        n_rows = check_no_query_leak(rows_path, args.scifact)  # no SciFact query verbatim among the training rows
+        for seed in (int(s) for s in args.train_seeds.split(",")):
+            if have(part="eval", model="finetuned", engine=name, train_seed=seed, max_steps=args.max_steps):
+                continue
+            out = work / f"model-{name}-seed{seed}-steps{args.max_steps}"
+            config = TrainConfig(data=[str(rows_path)], output_dir=out, seed=seed, max_steps=args.max_steps,
+                                 overwrite=True, progress=False)
+            load = loadavg()
+            result = fit(config)
+            from sentence_transformers import SentenceTransformer
+
+            t = time.perf_counter()
+            scores = evaluate(SentenceTransformer(str(out)), splits)["test"]
+            run = {"part": "eval", "model": "finetuned", "engine": name, "train_seed": seed,
+                   "max_steps": args.max_steps, "rows": n_rows, "rows_path": str(rows_path), "scores": scores,
+                   "train": {"steps": result.steps, "final_loss": result.train_loss,
+                             "seconds": round(result.train_seconds, 1), "settings": config.summary(),
+                             "label_free_dev": {"rows": result.holdout_rows,
+                                                "positive_recall@1_before": result.holdout_before,
+                                                "positive_recall@1_after": result.holdout_after}},
+                   "eval_seconds": round(time.perf_counter() - t, 1), "loadavg_before": load,
+                   "loadavg_after": loadavg()}
+            print(f"{name} rows ({n_rows}), training seed {seed}: {result.steps} steps, test nDCG@10 "
+                  f"{scores['ndcg@10']:.4f}", flush=True)
+            log(run)
+
+
+def summarise(done: list[dict], names: list[str], eval_max_docs: int | None) -> dict:
+    synth = {}
+    for name in names:
+        mine = [d for d in done if d["part"] == "synthesis" and d["engine"] == name]
+        synth[name] = {k: [d.get(k) for d in mine] for k in ("round", "rows", "seconds", "rows_per_minute",
+                                                               "seed_yield_by_kind", "roundtrip_pass_rate",
+                                                               "drop_shares")}
+    ratios = [b["rows_per_minute"] / a["rows_per_minute"]
+              for a in done for b in done if a["part"] == b["part"] == "synthesis" and a["round"] == b["round"]
+              and a["engine"] == names[-1] and b["engine"] == names[0] and a["rows_per_minute"]]
+    evals = [d for d in done if d["part"] == "eval" and d.get("eval_max_docs") == eval_max_docs]
+    ndcg: dict[str, object] = {d["model"]: round(d["scores"]["ndcg@10"], 4)
+                               for d in evals if d["model"] in ("bm25", "base")}
+    for name in names:
+        runs = {d["train_seed"]: round(d["scores"]["ndcg@10"], 4) for d in evals
+                if d["model"] == "finetuned" and d["engine"] == name}
+        if runs:
+            ndcg[f"finetuned_{name}"] = {"per_training_seed": runs, "mean": round(statistics.mean(runs.values()), 4)}
+    return {"synthesis": synth, f"rows_per_minute_ratio_{names[0]}_vs_{names[-1]}": [round(r, 2) for r in ratios],
+            "test_ndcg@10": ndcg}
+
+
+def main() -> int:
+    from reasonir.synth import SynthConfig
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--engines", default="openvino,llama-server", help="comma-separated; the ratio is first / last")
+    p.add_argument("--seeds", type=int, default=80)
+    p.add_argument("--kinds", default=",".join(SynthConfig.kinds))
+    p.add_argument("--rounds", type=int, default=1)
+    p.add_argument("--train-seeds", default="42,43")
+    p.add_argument("--max-steps", type=int, default=-1, help="> 0: fixed steps (smoke runs); default: TrainConfig's")
+    p.add_argument("--eval-max-docs", type=int, default=None, help="evaluate on a corpus subset of this size")
+    p.add_argument("--parts", default="synthesis,train")
+    p.add_argument("--scifact", type=Path, default=SCIFACT)
+    p.add_argument("--lock", default=None, help="flock this file around each synthesis job")
+    p.add_argument("--work", type=Path, default=None, help="rows and models (a rerun with it continues)")
+    p.add_argument("--out", type=Path, default=RESULTS)
+    args = p.parse_args()
+    names = args.engines.split(",")
+    work, log_path, done = resumable(args.out, args.work, "engine-rows-")
+    print(f"work folder {work}; run log {log_path} ({len(done)} runs already)", flush=True)
+    started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    load_start = loadavg()
+    parts = set(args.parts.split(","))
+    if "synthesis" in parts:
+        synthesis_runs(args, names, work, log_path, done)
+    if "train" in parts:
+        train_runs(args, names, work, log_path, done)
+
+    import openvino_genai
+    import sentence_transformers
+    import torch
+    import transformers
+
+    from reasonir.hardware import describe
+    from reasonir.llm.native import BuildStamp, find_llama_server
+
+    server = find_llama_server()
+    stamp = BuildStamp.read(server) if server else None
+    summary = summarise(done, names, args.eval_max_docs)
+    print(json.dumps(summary, indent=1))
+    write_results(args.out, {
+        "benchmark": "engine_rows_scifact",
+        "command": "python benchmarks/bench_engine_rows.py " + " ".join(sys.argv[1:]),
+        "date": started_at, "loadavg_start_end": [load_start, loadavg()],
+        "cpu": describe(), "machine": {"platform": platform.platform(), "python": platform.python_version()},
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
+                     "sentence_transformers": sentence_transformers.__version__,
+                     "openvino_genai": openvino_genai.__version__, "llama_server": stamp.__dict__ if stamp else None},
+        "workload": {"seeds": args.seeds, "kinds": args.kinds.split(","), "synth_seed": SynthConfig.seed,
+                     "corpus": str(args.scifact / "corpus.jsonl"), "rounds": args.rounds,
+                     "order": [f"round {r}: {n}" for r, n in order(names, args.rounds)],
+                     "train": f"TrainConfig defaults (reasonir train), seeds {args.train_seeds}, "
+                              f"max_steps {args.max_steps}, on each engine's round-0 rows",
+                     "eval": f"SciFact test, {'full corpus' if args.eval_max_docs is None else 'corpus subset of '}"
+                             f"{'' if args.eval_max_docs is None else args.eval_max_docs}"},
+        "note": "shared 2-core machine (other helpers' and the lead's jobs ran beside; the synthesis jobs held "
+                "the benchmark lock); the load average is recorded around every run",
+        "summary": summary,
+        "runs": done,
+    })
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
