@@ -79,6 +79,7 @@ def synthesis_runs(args: argparse.Namespace, names: list[str], work: Path, log_p
                 s = measure_synthesis(llm, documents, ranker, args.seeds, rows_path, kinds)
                 load_after = loadavg()
         s.pop("queries", None)
+        s["seed_yield_n"] = args.seeds  # HQ runs on every seed (HQConfig.max_seeds None)
         run = {"part": "synthesis", "engine": name, "round": rnd, "startup_s": startup_s,
                "precision": getattr(llm, "compute_type", getattr(llm, "precision", None)),
                "rows_path": str(rows_path), "ranker_build_s": ranker_s,
@@ -153,13 +154,24 @@ def train_runs(args: argparse.Namespace, names: list[str], work: Path, log_path:
             log(run)
 
 
-def summarise(done: list[dict], names: list[str], eval_max_docs: int | None) -> dict:
+def summarise(done: list[dict], names: list[str], eval_max_docs: int | None, n_seeds: int) -> dict:
+    """Per engine: the synthesis runs' figures, with a binomial 95% half-width (normal approximation) for the HQ
+    seed yield (n = seeds) and the round-trip pass rate (n = candidates checked, estimated as the round-trip drops / (1 - pass rate)), the spread one run's sampling alone
+    gives; the rows-per-minute ratios per round; SciFact test nDCG@10 of every model."""
     synth = {}
     for name in names:
         mine = [d for d in done if d["part"] == "synthesis" and d["engine"] == name]
         synth[name] = {k: [d.get(k) for d in mine] for k in ("round", "rows", "seconds", "rows_per_minute",
                                                                "seed_yield_by_kind", "roundtrip_pass_rate",
                                                                "drop_shares")}
+        half = []
+        for d in mine:
+            p, rt = d.get("seed_yield") or 0.0, d.get("roundtrip_pass_rate") or 0.0
+            checked = d.get("dropped", {}).get("roundtrip", 0) / (1 - rt) if rt < 1 else None
+            half.append({"seed_yield_hq": round(1.96 * (p * (1 - p) / d.get("seed_yield_n", n_seeds)) ** 0.5, 3),
+                         "roundtrip_pass_rate": round(1.96 * (rt * (1 - rt) / checked) ** 0.5, 3) if checked else None,
+                         "roundtrip_checked_est": round(checked) if checked else None})
+        synth[name]["binomial_95_half_width"] = half
     ratios = [b["rows_per_minute"] / a["rows_per_minute"]
               for a in done for b in done if a["part"] == b["part"] == "synthesis" and a["round"] == b["round"]
               and a["engine"] == names[-1] and b["engine"] == names[0] and a["rows_per_minute"]]
@@ -186,7 +198,8 @@ def main() -> int:
     p.add_argument("--train-seeds", default="42,43")
     p.add_argument("--max-steps", type=int, default=-1, help="> 0: fixed steps (smoke runs); default: TrainConfig's")
     p.add_argument("--eval-max-docs", type=int, default=None, help="evaluate on a corpus subset of this size")
-    p.add_argument("--parts", default="synthesis,train")
+    p.add_argument("--parts", default="synthesis,train",
+                   help="synthesis, train, or report (only rewrite the results JSON from the run log)")
     p.add_argument("--scifact", type=Path, default=SCIFACT)
     p.add_argument("--lock", default=None, help="flock this file around each synthesis job")
     p.add_argument("--work", type=Path, default=None, help="rows and models (a rerun with it continues)")
@@ -213,11 +226,16 @@ def main() -> int:
 
     server = find_llama_server()
     stamp = BuildStamp.read(server) if server else None
-    summary = summarise(done, names, args.eval_max_docs)
+    summary = summarise(done, names, args.eval_max_docs, args.seeds)
     print(json.dumps(summary, indent=1))
+    command = "python benchmarks/bench_engine_rows.py " + " ".join(sys.argv[1:])
+    extra = {}
+    if not parts & {"synthesis", "train"} and args.out.exists():  # --parts report: rewrite from the run log
+        extra["report_command"] = command
+        command = json.loads(args.out.read_text())["command"]
     write_results(args.out, {
         "benchmark": "engine_rows_scifact",
-        "command": "python benchmarks/bench_engine_rows.py " + " ".join(sys.argv[1:]),
+        "command": command, **extra,
         "date": started_at, "loadavg_start_end": [load_start, loadavg()],
         "cpu": describe(), "machine": {"platform": platform.platform(), "python": platform.python_version()},
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
