@@ -156,8 +156,9 @@ def train_runs(args: argparse.Namespace, names: list[str], work: Path, log_path:
 
 def summarise(done: list[dict], names: list[str], eval_max_docs: int | None, n_seeds: int) -> dict:
     """Per engine: the synthesis runs' figures, with a binomial 95% half-width (normal approximation) for the HQ
-    seed yield (n = seeds) and the round-trip pass rate (n = candidates checked, estimated as the round-trip drops / (1 - pass rate)), the spread one run's sampling alone
-    gives; the rows-per-minute ratios per round; SciFact test nDCG@10 of every model."""
+    seed yield (n = seeds) and the round-trip pass rate (n = candidates checked, estimated as the round-trip drops
+    / (1 - pass rate)), the spread one run's sampling alone gives; the rows-per-minute ratios per round; SciFact
+    test nDCG@10 of every model."""
     synth = {}
     for name in names:
         mine = [d for d in done if d["part"] == "synthesis" and d["engine"] == name]
