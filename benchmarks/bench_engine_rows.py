@@ -173,9 +173,22 @@ def summarise(done: list[dict], names: list[str], eval_max_docs: int | None, n_s
                          "roundtrip_pass_rate": round(1.96 * (rt * (1 - rt) / checked) ** 0.5, 3) if checked else None,
                          "roundtrip_checked_est": round(checked) if checked else None})
         synth[name]["binomial_95_half_width"] = half
-    ratios = [b["rows_per_minute"] / a["rows_per_minute"]
-              for a in done for b in done if a["part"] == b["part"] == "synthesis" and a["round"] == b["round"]
-              and a["engine"] == names[-1] and b["engine"] == names[0] and a["rows_per_minute"]]
+        # a run paused from outside (SIGSTOP by another user of the machine): its wall time less the pause
+        paused = [sum(x["paused_s"] for x in done if x["part"] == "pause" and x["engine"] == name
+                      and x["round"] == d["round"]) for d in mine]
+        if any(paused):
+            synth[name]["paused_s"] = paused
+            synth[name]["rows_per_minute_excluding_pauses"] = [round(60 * d["rows"] / (d["seconds"] - q), 2)
+                                                               for d, q in zip(mine, paused)]
+    def active_rpm(d: dict) -> float:
+        q = sum(x["paused_s"] for x in done if x["part"] == "pause" and x["engine"] == d["engine"]
+                and x["round"] == d["round"])
+        return 60 * d["rows"] / (d["seconds"] - q)
+
+    pairs = [(a, b) for a in done for b in done if a["part"] == b["part"] == "synthesis" and a["round"] == b["round"]
+             and a["engine"] == names[-1] and b["engine"] == names[0] and a["rows_per_minute"]]
+    ratios = [b["rows_per_minute"] / a["rows_per_minute"] for a, b in pairs]
+    active_ratios = [active_rpm(b) / active_rpm(a) for a, b in pairs]
     evals = [d for d in done if d["part"] == "eval" and d.get("eval_max_docs") == eval_max_docs]
     ndcg: dict[str, object] = {d["model"]: round(d["scores"]["ndcg@10"], 4)
                                for d in evals if d["model"] in ("bm25", "base")}
@@ -185,6 +198,7 @@ def summarise(done: list[dict], names: list[str], eval_max_docs: int | None, n_s
         if runs:
             ndcg[f"finetuned_{name}"] = {"per_training_seed": runs, "mean": round(statistics.mean(runs.values()), 4)}
     return {"synthesis": synth, f"rows_per_minute_ratio_{names[0]}_vs_{names[-1]}": [round(r, 2) for r in ratios],
+            f"rows_per_minute_ratio_{names[0]}_vs_{names[-1]}_excluding_pauses": [round(r, 2) for r in active_ratios],
             "test_ndcg@10": ndcg}
 
 
@@ -229,14 +243,14 @@ def main() -> int:
     stamp = BuildStamp.read(server) if server else None
     summary = summarise(done, names, args.eval_max_docs, args.seeds)
     print(json.dumps(summary, indent=1))
-    command = "python benchmarks/bench_engine_rows.py " + " ".join(sys.argv[1:])
-    extra = {}
-    if not parts & {"synthesis", "train"} and args.out.exists():  # --parts report: rewrite from the run log
-        extra["report_command"] = command
-        command = json.loads(args.out.read_text())["command"]
+    # every command that added runs to the log (a rerun that continues it adds its own; --parts report adds none)
+    previous = json.loads(args.out.read_text()) if args.out.exists() else {}
+    commands = previous.get("commands") or ([previous["command"]] if "command" in previous else [])
+    if parts & {"synthesis", "train"}:
+        commands.append("python benchmarks/bench_engine_rows.py " + " ".join(sys.argv[1:]))
     write_results(args.out, {
         "benchmark": "engine_rows_scifact",
-        "command": command, **extra,
+        "commands": commands,
         "date": started_at, "loadavg_start_end": [load_start, loadavg()],
         "cpu": describe(), "machine": {"platform": platform.platform(), "python": platform.python_version()},
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
