@@ -264,7 +264,9 @@ def main() -> int:
                      "eval": f"SciFact test, {'full corpus' if args.eval_max_docs is None else 'corpus subset of '}"
                              f"{'' if args.eval_max_docs is None else args.eval_max_docs}"},
         "note": "shared 2-core machine (other helpers' and the lead's jobs ran beside; the synthesis jobs held "
-                "the benchmark lock); the load average is recorded around every run",
+                "the benchmark lock); the load average is recorded around every run. The base encoder is evaluated as "
+                "`bench_finetune_scifact.evaluate(None)` runs it (the `auto` encoder backend), the fine-tuned "
+                "models as loaded sentence-transformers objects (torch fp32): compare fine-tuned with fine-tuned",
         "summary": summary,
         "runs": done,
     })
