@@ -154,6 +154,25 @@ def train_runs(args: argparse.Namespace, names: list[str], work: Path, log_path:
             log(run)
 
 
+def rows_compared(done: list[dict], names: list[str]) -> dict:
+    """What each engine's round-0 rows hold (read from ``--work`` while it exists): seeds with a row, the seeds both
+    engines kept a row for, mean query words, rows with an LLM-written negative."""
+    rows = {}
+    for d in done:
+        if d["part"] == "synthesis" and d["round"] == 0 and Path(d["rows_path"]).exists():
+            with open(d["rows_path"], encoding="utf-8") as fh:
+                rows[d["engine"]] = [json.loads(line) for line in fh if line.strip()]
+    out: dict[str, object] = {name: {"rows": len(r), "seeds": len({x["seed_id"] for x in r}),
+                                     "query_words_mean": round(statistics.mean(len(x["query"].split()) for x in r), 1),
+                                     "rows_with_written_negative": sum("written" in x["meta"].get("neg_source", [])
+                                                                       for x in r)}
+                              for name, r in rows.items() if r}
+    if all(n in rows for n in names):
+        seeds = [{x["seed_id"] for x in rows[n]} for n in names]
+        out["seeds_in_common"] = len(set.intersection(*seeds))
+    return out
+
+
 def summarise(done: list[dict], names: list[str], eval_max_docs: int | None, n_seeds: int) -> dict:
     """Per engine: the synthesis runs' figures, with a binomial 95% half-width (normal approximation) for the HQ
     seed yield (n = seeds) and the round-trip pass rate (n = candidates checked, estimated as the round-trip drops
@@ -197,7 +216,8 @@ def summarise(done: list[dict], names: list[str], eval_max_docs: int | None, n_s
                 if d["model"] == "finetuned" and d["engine"] == name}
         if runs:
             ndcg[f"finetuned_{name}"] = {"per_training_seed": runs, "mean": round(statistics.mean(runs.values()), 4)}
-    return {"synthesis": synth, f"rows_per_minute_ratio_{names[0]}_vs_{names[-1]}": [round(r, 2) for r in ratios],
+    return {"synthesis": synth, "rows_round0": rows_compared(done, names),
+            f"rows_per_minute_ratio_{names[0]}_vs_{names[-1]}": [round(r, 2) for r in ratios],
             f"rows_per_minute_ratio_{names[0]}_vs_{names[-1]}_excluding_pauses": [round(r, 2) for r in active_ratios],
             "test_ndcg@10": ndcg}
 
