@@ -152,12 +152,15 @@ def locked(path: str | None) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def measure_synthesis(llm, documents: list, ranker, n_seeds: int, out: Path) -> dict:  # type: ignore[no-untyped-def]
+def measure_synthesis(llm, documents: list, ranker, n_seeds: int, out: Path,  # type: ignore[no-untyped-def]
+                      kinds: tuple[str, ...] = ("hq",)) -> dict:
+    """One synthesis job on ``n_seeds`` seeds (``SynthConfig.seed`` 0) of ``kinds``, its rows written to ``out``:
+    kept rows per minute and the figures that say whether the rows are as good."""
     from reasonir.synth import SynthConfig, asynthesize
 
     config = SynthConfig()
     config.seeds.n = n_seeds
-    config.kinds = ("hq",)
+    config.kinds = kinds  # type: ignore[assignment]
     load = os.getloadavg()[0]
     calls, samples = getattr(llm, "calls", None), getattr(llm, "samples", None)
     report = asyncio.run(asynthesize(documents, llm, out, config, overwrite=True, ranker=ranker))
@@ -169,7 +172,7 @@ def measure_synthesis(llm, documents: list, ranker, n_seeds: int, out: Path) -> 
     return {"seconds": round(report.seconds, 1), "rows": report.rows,
             "rows_per_minute": round(60 * report.rows / report.seconds, 2) if report.seconds else None,
             "kept": dict(report.kept), "dropped": dict(report.dropped), "candidates": dict(report.candidates),
-            "seed_yield": report.rates()["seed_yield"].get("hq"),
+            "seed_yield": report.rates()["seed_yield"].get("hq"), "seed_yield_by_kind": report.rates()["seed_yield"],
             "roundtrip_pass_rate": report.rates()["roundtrip_pass_rate"],
             "drop_shares": {k: round(v / (sum(report.candidates.values()) or 1), 3)
                             for k, v in sorted(report.dropped.items())},
