@@ -129,12 +129,11 @@ def check_llama_server() -> Check:
 
     binary = find_llama_server()
     if binary is None:
-        from reasonir.llm.engines import llama_server_is_default, resolve_engine
+        from reasonir.llm.engines import llama_server_not_needed
 
-        if not llama_server_is_default():  # make install builds it only where auto runs it
-            return Check("llama-server", "info", f"not built: the embedded LLM runs on {resolve_engine('auto')} on "
-                                                 "this CPU; `reasonir llm build-server` builds llama-server for "
-                                                 "--llm-embedded-engine llama-server")
+        skipped = llama_server_not_needed()  # make install builds it only where auto runs it
+        if skipped is not None:
+            return Check("llama-server", "info", f"not built: {skipped}")
         return Check("llama-server", "fail", f"not built: {BUILD_NATIVE_HINT}")
     stamp = BuildStamp.read(binary)
     built = (f"{stamp.profile} build of {stamp.source}" + ("" if stamp.cpu == cpu_signature() else

@@ -120,13 +120,14 @@ def run_chat(args: argparse.Namespace) -> int:
 
 def run_build_server(args: argparse.Namespace) -> int:
     from reasonir.llm.embedded import smoke_decode
-    from reasonir.llm.engines import llama_server_is_default, resolve_engine
+    from reasonir.llm.engines import llama_server_not_needed
     from reasonir.llm.native import BINARY, build_cache, build_llama_server, find_llama_server
 
-    built = find_llama_server() is not None or (build_cache(args.profile) / BINARY).is_file()  # else: a compile
-    if args.if_default and not args.force and not built and not llama_server_is_default():
-        why = (f"not built: the embedded LLM runs on {resolve_engine('auto')} on this CPU; `reasonir llm "
-               "build-server` builds llama-server for --llm-embedded-engine llama-server (about 15 CPU-minutes)")
+    # a binary here or in this machine's build cache costs nothing; only a compile is skipped
+    if (args.if_default and not args.force and find_llama_server() is None
+            and not (build_cache(args.profile) / BINARY).is_file()
+            and (skipped := llama_server_not_needed()) is not None):
+        why = f"not built: {skipped} (about 15 CPU-minutes)"
         print(json.dumps({"built": False, "reason": why}) if args.output == "json" else f"llama-server {why}")
         return 0
     result = build_llama_server(profile=args.profile, force=args.force, log_file=Path(args.log) if args.log else None,

@@ -110,6 +110,15 @@ def llama_server_is_default() -> bool:
     return resolve_engine("auto", present=lambda e: e == "llama-server" or engine_present(e)) == "llama-server"
 
 
+def llama_server_not_needed() -> str | None:
+    """Why llama-server need not be built here, in words (``make install`` and ``reasonir doctor`` say it), or None
+    where :func:`llama_server_is_default`."""
+    if llama_server_is_default():
+        return None
+    return (f"the embedded LLM runs on {resolve_engine('auto')} on this CPU; `reasonir llm build-server` builds "
+            "llama-server for --llm-embedded-engine llama-server")
+
+
 def server_engine(engine: Engine, present: Callable[[ServingEngine], bool] | None = None) -> ServingEngine:
     """The engine an ``EmbeddedServer`` runs for ``engine``: itself, or for ``auto`` the engine :func:`resolve_engine`
     picks when that is a server, else the first of :data:`SERVERS` present here (``auto`` may pick an in-process
