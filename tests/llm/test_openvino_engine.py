@@ -12,7 +12,14 @@ pytest.importorskip("openvino_genai")
 from reasonir.llm import ChatRequest, Sampling  # noqa: E402
 from reasonir.llm.embedded import DEFAULT_ALIAS, default_model_path  # noqa: E402
 from reasonir.llm.errors import ContextWindowError  # noqa: E402
-from reasonir.llm.openvino_engine import OpenVINOLLM, choose_precision, f16_copy  # noqa: E402
+from reasonir.llm.openvino_engine import (  # noqa: E402
+    SAMPLING_AS_LLAMA_SERVER,
+    OpenVINOLLM,
+    _Pending,
+    choose_precision,
+    f16_copy,
+    truncation_after_temperature,
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +63,28 @@ def test_greedy_decoding_gives_the_right_answer(ov: OpenVINOLLM) -> None:
     assert result.ok and "Paris" in result.text
     again = ov.chat(ChatRequest.user("What is the capital of France?", sampling=Sampling(max_tokens=12)))
     assert again.text == result.text
+
+
+def test_min_p_after_the_temperature_keeps_the_tokens_llama_server_keeps_before_it() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for temperature in (0.3, 0.8, 1.5):
+        _, min_p = truncation_after_temperature(temperature, 0.95, 0.05)
+        for _ in range(200):
+            logits = rng.normal(0, 3, 40)
+            raw = np.exp(logits - logits.max())  # ratios to the top token, before the temperature
+            scaled = np.exp((logits - logits.max()) / temperature)  # after it
+            assert np.array_equal(raw >= 0.05, scaled >= min_p)
+
+
+def test_a_sampled_group_asks_the_pipeline_for_the_translated_truncation(ov: OpenVINOLLM) -> None:
+    group = [_Pending(r, ov.prompt(r)) for r in candidates("Write one question about tides.", 3)]
+    config = ov._config(group)
+    top_p, min_p = truncation_after_temperature(0.8, 0.95, SAMPLING_AS_LLAMA_SERVER["min_p"])
+    assert config.top_k == SAMPLING_AS_LLAMA_SERVER["top_k"] and config.num_return_sequences == 3
+    assert config.min_p == pytest.approx(min_p) and config.top_p == pytest.approx(top_p)
+    assert config.temperature == pytest.approx(0.8)
 
 
 def test_a_seeds_candidates_are_one_request_and_usage_counts_the_prompt_once(ov: OpenVINOLLM) -> None:
