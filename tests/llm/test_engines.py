@@ -33,16 +33,16 @@ QUERY_SCHEMA = {"type": "object", "properties": {"query": {"type": "string"}}, "
 
 
 # ---- the rule -------------------------------------------------------------------------------------------------------
-def test_auto_is_llama_server_without_bf16_units_and_the_measured_winner_with_them() -> None:
-    assert auto_engine(AVX2_CPU) == "llama-server"  # never torch where bf16 is emulated
+def test_auto_is_the_measured_winner_of_each_cpu_kind() -> None:
+    assert auto_engine(AVX2_CPU) == AUTO_BY_CPU["no-bf16"] != "transformers"  # never torch where bf16 is emulated
     assert auto_engine(BF16_CPU) == AUTO_BY_CPU["bf16"]
-    assert resolve_engine("auto", AVX2_CPU, present=lambda engine: True) == "llama-server"
+    assert resolve_engine("auto", AVX2_CPU, present=lambda engine: True) == "openvino"
     assert resolve_engine("transformers", AVX2_CPU) == "transformers"  # an explicit choice is kept anywhere
     # auto takes the other engine where the chosen one is not present here; an explicit choice is never swapped
     only_transformers = lambda engine: engine == "transformers"
     assert resolve_engine("auto", AVX2_CPU, present=only_transformers) == "transformers"
     assert resolve_engine("llama-server", AVX2_CPU, present=only_transformers) == "llama-server"
-    assert resolve_engine("auto", AVX2_CPU, present=lambda engine: False) == "llama-server"
+    assert resolve_engine("auto", AVX2_CPU, present=lambda engine: False) == "openvino"  # starting it says why
     assert EmbeddedServer(binary=Path("/no/llama-server")).engine_used == "llama-server"  # the smoke test's case
     with pytest.raises(ValueError, match="unknown embedded engine 'vllm'"):
         resolve_engine("vllm")  # type: ignore[arg-type]
@@ -54,12 +54,13 @@ def test_auto_is_llama_server_without_bf16_units_and_the_measured_winner_with_th
                                       "REASONIR_LLM_EMBEDDED_DTYPE": "float32"}).embedded_dtype == "float32"
 
 
-def test_auto_on_bf16_cpus_is_openvino_and_llama_server_where_it_is_missing() -> None:
-    assert AUTO_BY_CPU == {"bf16": "openvino", "no-bf16": "llama-server"}  # the measured winners (MEASURED)
-    assert resolve_engine("auto", BF16_CPU, present=lambda engine: True) == "openvino"
+def test_auto_is_openvino_and_llama_server_where_it_is_missing() -> None:
+    assert AUTO_BY_CPU == {"bf16": "openvino", "no-bf16": "openvino"}  # the measured winners (MEASURED)
     no_openvino = lambda engine: engine != "openvino"
-    assert resolve_engine("auto", BF16_CPU, present=no_openvino) == "llama-server"  # the first other engine
-    assert resolve_engine("openvino", BF16_CPU, present=no_openvino) == "openvino"  # explicit: never swapped
+    for cpu in (BF16_CPU, AVX2_CPU):
+        assert resolve_engine("auto", cpu, present=lambda engine: True) == "openvino"
+        assert resolve_engine("auto", cpu, present=no_openvino) == "llama-server"  # the first other engine
+        assert resolve_engine("openvino", cpu, present=no_openvino) == "openvino"  # explicit: never swapped
 
 
 def test_a_server_for_auto_is_a_server_engine_even_where_auto_runs_in_process(

@@ -21,7 +21,7 @@ this kind of CPU (:data:`AUTO_BY_CPU`, with the figures in :data:`MEASURED`); el
 present. :func:`explain_auto` says which applied and why (``reasonir doctor`` prints it).
 
     >>> auto_engine(frozenset({"avx2", "fma"}))
-    'llama-server'
+    'openvino'
     >>> resolve_engine("transformers")
     'transformers'
 """
@@ -44,12 +44,14 @@ log = logging.getLogger(__name__)
 
 # The rule for ``auto``: this CPU kind -> the engine that made the most kept synthesis rows per minute there.
 AUTO_BY_CPU: dict[CpuKind, ServingEngine] = {
-    "bf16": "openvino",  # OpenVINO GenAI in bf16 made 6-7x llama-server's kept rows a minute on an AMX Xeon (MEASURED)
-    "no-bf16": "llama-server",  # bf16 is emulated there (slower than fp32), and llama.cpp's int8 kernels stay fast
+    "bf16": "openvino",  # OpenVINO GenAI in bf16 made 6-8x llama-server's kept rows a minute on an AMX Xeon (MEASURED)
+    # in f32 it made 2.2-4.2x those of llama-server built for AVX2 on that Xeon capped to AVX2 (an emulation: MEASURED)
+    "no-bf16": "openvino",
 }
 # What chose it: benchmarks/bench_llm_engines.py on 2 shared cores of an Intel Xeon with AVX-512, AVX512-BF16, VNNI
-# and AMX, 2026-12-02 and 2026-12-06 (benchmarks/results/llm_engines.json, llm_engines_loaded.json,
-# synth_engines_amx.json, synth_engines_openvino_amx.json), and of an AVX2-only AMD EPYC (synth_engines_avx2.json)
+# and AMX, 2026-12-02 to 2026-12-07 (benchmarks/results/llm_engines.json, llm_engines_loaded.json,
+# synth_engines_amx.json, synth_engines_openvino_amx.json, synth_engines_avx2_emulated*.json), and of an AVX2-only
+# AMD EPYC (synth_engines_avx2.json)
 MEASURED = """\
 kept synthesis rows/min, 8 SciFact seeds, --kinds hq, same seeds, no response cache, rounds A B / B A:
   quiet (load 1.2-5.7): llama-server 3.23, 1.93; transformers bf16 1.54, 2.00 (ratio per round 0.48, 1.04);
@@ -66,6 +68,10 @@ AMX Xeon, 10 SciFact seeds, --kinds hq, A B / B A, load 2-4 from another job, 20
   openvino (bf16, a seed's candidates one request of 12 sequences, sampling truncated as llama-server's): llama-server
   2.23, 2.10; openvino 13.81, 14.51 rows/min (6.19x, 6.91x); seed yield 0.8 both rounds against 0.9, 0.8;
   round-trip pass rate 0.44 against 0.31, 0.38; filler drop share 0.24 against 0.17 (synth_engines_openvino_amx.json)
+the same Xeon capped to AVX2 (benchmarks/isa_cap/run_avx2.sh: CPUID answered as an AVX2-only CPU, no AVX-512, AMX,
+  bf16 or VNNI), 2026-12-07, --kinds hq, A B / B A: llama-server built for AVX2 (portable) against openvino in f32:
+  20 seeds 3.35, 2.88 vs 7.27, 7.46 rows/min (2.17x, 2.59x); 40 seeds 2.93, 3.23 vs 11.60, 13.51 (3.96x, 4.18x)
+  (synth_engines_avx2_emulated.json, synth_engines_avx2_emulated_40seeds.json)
 """
 
 
