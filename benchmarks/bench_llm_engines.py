@@ -12,7 +12,8 @@ Engines (``--engines``, each started through ``load_llm`` exactly as a job start
 * ``ct2``: CTranslate2 in the benchmark's process (``reasonir.llm.ct2_engine``), its compute type chosen for this
   CPU, a seed's candidates sampled from one evaluation of their prompt;
 * ``openvino``: OpenVINO GenAI's continuous-batching pipeline in the benchmark's process
-  (``reasonir.llm.openvino_engine``), bf16 on CPUs with bf16 units, a seed's candidates one request of k sequences.
+  (``reasonir.llm.openvino_engine``), bf16 on CPUs with bf16 units, a seed's candidates one request of k sequences;
+* ``openvino-f32``: the same in f32 (what it runs in on a CPU without bf16 units).
 
 Two measurements per engine start:
 
@@ -61,6 +62,8 @@ from _common import RESULTS_DIR, send_chains, write_results  # benchmarks/ is th
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = RESULTS_DIR / "llm_engines.json"
 DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "scifact" / "corpus.jsonl"
+# environment variables that change which instruction set the engines' kernels use (benchmarks/isa_cap/run_avx2.sh)
+ISA_ENVIRONMENT = ("ONEDNN_MAX_CPU_ISA", "OV_CPU_MAX_ISA", "GLIBC_TUNABLES", "LD_PRELOAD", "REASONIR_LLAMA_SERVER")
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,8 @@ def variants(args: argparse.Namespace) -> dict[str, Variant]:
             "transformers": Variant("transformers"),
             "transformers-fp32": Variant("transformers", dtype="float32"),
             "ct2": Variant("ct2"),
-            "openvino": Variant("openvino")}
+            "openvino": Variant("openvino"),
+            "openvino-f32": Variant("openvino", dtype="float32")}
 
 
 @contextlib.contextmanager
@@ -225,7 +229,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", default="llama-server,transformers",
                         help="comma-separated, the first is the reference: llama-server, llama-server-amx, "
-                             "transformers, transformers-fp32, ct2, openvino")
+                             "transformers, transformers-fp32, ct2, openvino, openvino-f32")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=10, help="synthesis: seed documents (--kinds hq)")
     parser.add_argument("--prompts", type=int, default=8, help="requests: documents (prompts)")
@@ -237,6 +241,8 @@ def main() -> None:
                         help="llama-server built with the native-amx profile (for llama-server-amx)")
     parser.add_argument("--lock", default=None, help="flock this file around each timed part")
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--note", default=None, help="what the result file should say about this run (e.g. how the "
+                                                     "instruction set was capped)")
     args = parser.parse_args()
     names = args.engines.split(",")
     known = variants(args)
@@ -317,7 +323,10 @@ def main() -> None:
             f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "out"),
         "date": started_at, "wall_s": round(time.perf_counter() - t0, 1),
         "cpu": describe(), "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                                       "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
+                                       "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+                                       # what caps the instruction set kernels are chosen for, where set
+                                       "isa_environment": {k: os.environ[k] for k in ISA_ENVIRONMENT
+                                                           if k in os.environ}},
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "ctranslate2": ct2_version,
                      "openvino_genai": openvino_version,
                      "llama_server": BuildStamp.read(server).__dict__ if server and BuildStamp.read(server) else None,
@@ -331,7 +340,8 @@ def main() -> None:
         "order": [f"round {r}: {n}" for r, n in order(names, args.rounds)],
         "skipped": skipped,
         "note": "shared 2-core machine: other users' load falls on both sides (order alternates); tokens are the "
-                "servers' counts (prompt tokens include those a prompt cache served)",
+                "servers' counts (prompt tokens include those a prompt cache served)"
+                + (f"; {args.note}" if args.note else ""),
         "summary": summary,
         "runs": [{k: ({kk: vv for kk, vv in v.items() if kk not in ("texts", "queries")} if isinstance(v, dict) else v)
                   for k, v in r.items()} for r in runs],

@@ -40,6 +40,15 @@ def test_precision_follows_the_cpu_units() -> None:
     assert choose_precision(frozenset({"amx_bf16", "amx_tile"})) == "bf16"
 
 
+@pytest.mark.parametrize("dtype, precision", [("float32", "f32"), ("bfloat16", "bf16"), (None, choose_precision())])
+def test_the_configured_dtype_sets_the_precision_the_pipeline_runs_in(dtype: str | None, precision: str) -> None:
+    from reasonir.llm import LLMConfig, load_llm
+
+    with load_llm(LLMConfig(cache_path="", embedded_engine="openvino", embedded_dtype=dtype)) as llm:
+        assert llm.precision == precision  # type: ignore[attr-defined]
+        assert llm.pipeline is not None  # type: ignore[attr-defined]
+
+
 def test_the_f16_copy_is_made_once_and_keeps_the_metadata(ov: OpenVINOLLM, tmp_path: Path) -> None:
     import gguf
 

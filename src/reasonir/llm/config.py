@@ -76,7 +76,7 @@ class LLMConfig:
     embedded_n_ctx: int = 2048  # SmolLM2-135M was trained with 2k context (then extended to 8k); 2k keeps memory low
     embedded_threads: int | None = None  # None: llama.cpp's default (all cores)
     embedded_engine: Engine = "auto"  # auto: the engine measured fastest for this kind of CPU (reasonir.llm.engines)
-    # transformers engine: None is bfloat16 where the CPU has bf16 units, else float32
+    # transformers and openvino engines: None is bfloat16 where the CPU has bf16 units, else float32
     embedded_dtype: Dtype | None = None
     embedded_parallel: int = DEFAULT_PARALLEL  # llama-server slots decoded together (transformers: KV cache size)
     # with llama-server, requests in flight per slot: a seed's candidates queue on the slot that holds their prompt,

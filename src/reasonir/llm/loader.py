@@ -36,12 +36,17 @@ def _in_process(engine: str, config: LLMConfig, cache: ResponseCache | None,
     if config.model not in (None, DEFAULT_ALIAS):
         raise UnknownModelError(f"the embedded engine serves only {DEFAULT_ALIAS}, not {config.model!r}; set "
                                 "--llm-base-url to use another model")
+    options: dict[str, str] = {}
     if engine == "ct2":
         from reasonir.llm.ct2_engine import CT2LLM as Engine
     else:
+        from reasonir.llm.openvino_engine import PRECISION_OF_DTYPE
         from reasonir.llm.openvino_engine import OpenVINOLLM as Engine  # type: ignore[assignment]
+
+        if config.embedded_dtype is not None:  # None: the engine's choice for this CPU (choose_precision)
+            options["precision"] = PRECISION_OF_DTYPE[config.embedded_dtype]
     return Engine(default_model_path(), alias=DEFAULT_ALIAS, n_ctx=config.context_window or config.embedded_n_ctx,
-                  threads=config.embedded_threads, cache=cache, prices=prices)
+                  threads=config.embedded_threads, cache=cache, prices=prices, **options)
 
 
 def load_llm(config: LLMConfig | None = None) -> BaseLLM:

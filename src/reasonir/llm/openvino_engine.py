@@ -17,7 +17,9 @@ SmolLM2-135M; every weight keeps the value the Q4_1 file encodes, to within F16'
 the model from that file at start (about 5 s).
 
 Precision: :func:`choose_precision`: ``bf16`` on CPUs with bf16 units (OpenVINO's default there too; set
-explicitly so that the choice is reasonir's, read from the CPU flags), ``f32`` elsewhere.
+explicitly so that the choice is reasonir's, read from the CPU flags), ``f32`` elsewhere. ``LLMConfig.embedded_dtype``
+(``REASONIR_LLM_EMBEDDED_DTYPE``) overrides it: ``float32`` is ``f32``, ``bfloat16`` is ``bf16``
+(:data:`PRECISION_OF_DTYPE`).
 
 Same contract as every backend (``reasonir.llm.types.LLM``): the response cache is looked up per request (its key
 includes the seed, so a resumed job finds each candidate), usage counts a shared prompt's tokens once (on the
@@ -71,6 +73,8 @@ TOKEN_CACHE = 1024  # prompts kept tokenized: a seed's k candidates share one
 # worse: 0.44 of a seed's candidates failed the round trip against llama-server's 0.32-0.34 (10 SciFact seeds,
 # benchmarks/results/synth_engines_openvino_amx_top_p_only.json)
 SAMPLING_AS_LLAMA_SERVER = {"top_k": 40, "min_p": 0.05}
+# LLMConfig.embedded_dtype (the transformers engine's torch dtype names) as OpenVINO's INFERENCE_PRECISION_HINT
+PRECISION_OF_DTYPE = {"bfloat16": "bf16", "float32": "f32"}
 
 
 def truncation_after_temperature(temperature: float, top_p: float, min_p: float) -> tuple[float, float]:
