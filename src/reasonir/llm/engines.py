@@ -110,9 +110,9 @@ def resolve_engine(engine: Engine, flags: frozenset[str] | None = None,
 
 def llama_server_is_default() -> bool:
     """Whether ``auto`` runs the embedded LLM on llama-server on this machine, once it is built: what ``make
-    install`` asks before compiling it (15 CPU-minutes), since on CPUs with bf16 units the in-process OpenVINO
-    engine runs instead and llama-server only serves ``--llm-embedded-engine llama-server`` and the server-only
-    paths (``reasonir llm build-server`` builds it for those)."""
+    install`` asks before compiling it (15 CPU-minutes), since where OpenVINO GenAI is installed the in-process
+    openvino engine runs instead and llama-server only serves ``--llm-embedded-engine llama-server`` and the
+    server-only paths (``reasonir llm build-server`` builds it for those)."""
     return resolve_engine("auto", present=lambda e: e == "llama-server" or engine_present(e)) == "llama-server"
 
 
