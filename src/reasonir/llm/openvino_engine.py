@@ -61,10 +61,11 @@ from reasonir.paths import cache_root
 log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install 'reasonir[openvino]' (openvino-genai)"
 FORMAT = 1  # what f16_copy writes; a change here makes new files
-# The KV cache the pipeline allocates, in GB: SmolLM2-135M holds about 23 kB a token in bf16, so 1 GB keeps some
-# 40,000 tokens (8 seed chains of a 500-token prompt and 12 answers of 64 tokens need about 10,000); prompt blocks
-# no request holds stay there for prefix caching until the space is needed
-KV_CACHE_GB = 1
+# The KV cache the pipeline allocates, in GB: SmolLM2-135M holds about 23 kB a token in bf16, so 2 GB keep some
+# 90,000 tokens (the synthesizer's 32 seed chains, SynthConfig.max_chains, of a 600-token prompt and 4 answers of up
+# to 150 tokens need about 40,000, VL chains more); prompt blocks no request holds stay there for prefix caching
+# until the space is needed
+KV_CACHE_GB = 2
 # When idle, the engine waits for the rest of a group after its first request (InProcessLLM.let_group_arrive); while
 # the pipeline runs, requests that arrived during a decoding step are grouped before the next one
 TOKEN_CACHE = 1024  # prompts kept tokenized: a seed's k candidates share one
@@ -192,7 +193,7 @@ class OpenVINOLLM(InProcessLLM):
 
     def __init__(self, gguf: Path, *, alias: str, n_ctx: int = 2048, threads: int | None = None,
                  precision: str | None = None, cache: ResponseCache | None = None,
-                 prices: Mapping[str, Price] | None = None, kv_cache_gb: float = KV_CACHE_GB) -> None:
+                 prices: Mapping[str, Price] | None = None, kv_cache_gb: int = KV_CACHE_GB) -> None:
         genai = import_genai()
         import openvino
 

@@ -87,6 +87,7 @@ def ensure_converted(transformer: Any, folder: Path, names: list[str]) -> tuple[
     if target.is_file():
         return target, False
     ov = import_openvino()
+    no_telemetry_unless_opted_in()
     module, sample = traceable(transformer, names)
     folder.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".openvino-", dir=folder.parent))
@@ -109,6 +110,28 @@ def ensure_converted(transformer: Any, folder: Path, names: list[str]) -> tuple[
         return target, True
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@lru_cache(maxsize=1)
+def no_telemetry_unless_opted_in() -> bool:
+    """Switch off the usage events OpenVINO's converter sends, unless the user opted in; True when switched off.
+
+    ``openvino.convert_model`` reports each conversion to Google Analytics through ``openvino_telemetry``, which
+    takes a user who never ran its ``opt_in_out`` as consenting, and sends every event from a forked process: about
+    30 forks a conversion, 1.4 s of its 3 s on 2 cores and 1.5 CPU-seconds in the children (MiniLM, measured A B B A
+    in separate processes, 2026-12-07). reasonir converts on its user's behalf, so it reports nothing unless
+    ``opt_in_out --opt_in`` recorded a yes. The converter's telemetry is one object per process (a singleton),
+    so this holds for the rest of the process.
+    """
+    try:
+        from openvino.tools.ovc.telemetry_utils import init_ovc_telemetry
+        from openvino_telemetry.utils.opt_in_checker import ConsentCheckResult, OptInChecker
+    except ImportError:  # no openvino_telemetry: OpenVINO then uses its own stub, which sends nothing
+        return False
+    if OptInChecker().check(enable_opt_in_dialog=False, disable_in_ci=True) == ConsentCheckResult.ACCEPTED:
+        return False
+    init_ovc_telemetry().consent = False  # what the converter reads before each event
+    return True
 
 
 def precision() -> str:

@@ -155,7 +155,10 @@ class SynthConfig:
     # candidates sampled for a dev seed; the first that passes the lexical filters and BM25's round trip (top
     # ``filters.roundtrip_k``) is kept; our choice, 4 as the demo's HQ candidates
     dev_candidates: int = 4
-    max_chains: int = 8  # seed chains in flight; the LLM layer applies its own request concurrency under this
+    # seed chains in flight; the LLM layer applies its own request concurrency under this. An engine that batches
+    # (the embedded openvino one, vLLM) fills its steps from them: the demo's synthesis took 108 s with 32 against 142
+    # with 8, the same rows (benchmarks/results/synth_chains_amx.json); a remote API's concurrency queues the rest
+    max_chains: int = 32
 
     def fingerprint(self, prompt_texts: dict[str, str] | None = None) -> str:
         """Hash of every setting that changes the output (not ``max_chains``), plus the prompt texts."""
