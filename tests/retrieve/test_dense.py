@@ -41,8 +41,13 @@ def cache_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def dense(cache_dir):
-    return DenseRetriever(cache_dir=cache_dir, show_progress=False).index(DOCS)
+def dense(cache_dir, tmp_path_factory):
+    # module-scoped fixtures start before the function-scoped shared_encoder_cache (conftest.py): without its
+    # encoder cache here, this one read the machine's backend verdict and a test's second retriever the session's
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("reasonir.models.backends.encoder_cache_dir",
+                      lambda: tmp_path_factory.getbasetemp() / "encoders")
+        return DenseRetriever(cache_dir=cache_dir, show_progress=False).index(DOCS)
 
 
 def test_dense_finds_paraphrases_that_bm25_misses(dense):

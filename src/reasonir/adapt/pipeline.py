@@ -262,11 +262,15 @@ def _hand_back(path: str | None, config: AdaptConfig, out: Path) -> None:
     target, partial = out / MODEL, out / (MODEL + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     if path is None:
-        from sentence_transformers import SentenceTransformer
-
         from reasonir.models import resolve_model
 
-        SentenceTransformer(resolve_model(config.base_model), device="cpu").save(str(partial))
+        base = resolve_model(config.base_model)
+        if Path(base).is_dir():  # a copy of its files: the same identity, so the judge's encoding of the corpus,
+            shutil.copytree(base, partial)  # kept in the embedding cache, is the index's (model_identity)
+        else:
+            from sentence_transformers import SentenceTransformer
+
+            SentenceTransformer(base, device="cpu").save(str(partial))
     else:
         shutil.copytree(path, partial, ignore=shutil.ignore_patterns("checkpoints", "adapt-train.json"))
     shutil.rmtree(target, ignore_errors=True)

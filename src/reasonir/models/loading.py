@@ -89,10 +89,19 @@ def _content_fingerprint(root: Path, files: tuple[Path, ...], stat_key: str) -> 
 
 
 def model_identity(name_or_path: str) -> str:
-    """Identity of a model given by name: the resolved name, plus a fingerprint when it is a folder."""
+    """Identity of a model given by name: a hub name as it resolves; a folder by its contents alone
+    (:func:`folder_fingerprint`), not its path, so a copy of a model (``adapt`` hands the base back as one) shares
+    the original's exports and cached embeddings.
+
+    >>> import tempfile, pathlib
+    >>> a, b = pathlib.Path(tempfile.mkdtemp()), pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (a / "w.bin").write_bytes(b"weights"), (b / "w.bin").write_bytes(b"weights")
+    >>> model_identity(str(a)) == model_identity(str(b)), model_identity(str(a)).startswith("weights@")
+    (True, True)
+    """
     resolved = resolve_model(name_or_path)
     if Path(resolved).is_dir():
-        return f"{Path(resolved).resolve()}@{folder_fingerprint(resolved)}"
+        return f"weights@{folder_fingerprint(resolved)}"
     return resolved
 
 
