@@ -12,9 +12,9 @@ ran 4.15x fp32 on abstracts where ``torch-bf16`` ran 2.30x (``benchmarks/results
    compiled graph, bf16 where the CPU has bf16 units, else fp32) where the CPU has bf16 or int8 units and openvino is
    installed; ``torch-bf16`` where the CPU computes in bf16 (AVX512-BF16, AMX-BF16, Arm BF16); ``onnx-int8`` and
    ``ct2-int8`` where it has int8 dot-product instructions (VNNI, AMX-INT8, Arm dot product) and onnxruntime /
-   ctranslate2 is installed, ``onnx-int8`` not where the CPU has AMX (on the AMX Xeon it read 0.95-1.28x fp32 on
-   the probe in four probes, under the 1.2x a switch needs or barely over it, where the bf16 backends read 2.5-3.0x; its
-   export and quantization were 7 of a cold probe's 24 s), ``ct2-int8`` only where the CPU has no bf16 units (on the AMX Xeon it read 2.65x fp32
+   ctranslate2 is installed, ``onnx-int8`` not where the CPU has AMX (on the AMX Xeon it read 0.95-1.28x fp32 in
+   five probes, under the 1.2x a switch needs or barely over it, where the bf16 backends read 2.2-3.0x; its export
+   and quantization took 8.8 of a cold probe's 28.4 s: ``benchmarks/bench_cold_encoder.py``), ``ct2-int8`` only where the CPU has no bf16 units (on the AMX Xeon it read 2.65x fp32
    on the probe, one thread over short and long texts, and ran 0.89x on abstracts at 256 tokens with both threads,
    where openvino ran 4.96x: ``bench_encoding_profile.py``, 2026-12-06); ``ct2`` (CTranslate2 in fp32, the same arithmetic as torch, so equal quality on any
    CPU) wherever ctranslate2 is installed. Without int8 dot products (AVX2), int8 runs through a saturating u8 x s8

@@ -118,8 +118,8 @@ def no_telemetry_unless_opted_in() -> bool:
 
     ``openvino.convert_model`` reports each conversion to Google Analytics through ``openvino_telemetry``, which
     takes a user who never ran its ``opt_in_out`` as consenting, and sends every event from a forked process: about
-    30 forks a conversion, 1.4 s of its 3 s on 2 cores and 1.5 CPU-seconds in the children (MiniLM, measured A B B A
-    in separate processes, 2026-12-07). reasonir converts on its user's behalf, so it reports nothing unless
+    30 forks a conversion, which took a MiniLM conversion from 2.2 to 3.8 s on 2 cores, with 2.3 CPU-seconds more
+    in the children (``benchmarks/bench_cold_encoder.py``). reasonir converts on its user's behalf, so it reports nothing unless
     ``opt_in_out --opt_in`` recorded a yes. The converter's telemetry is one object per process (a singleton),
     so this holds for the rest of the process.
     """
