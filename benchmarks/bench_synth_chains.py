@@ -1,8 +1,7 @@
 """How many seed chains the synthesizer keeps in flight (``SynthConfig.max_chains``), measured on the demo's job.
 
-The embedded OpenVINO engine decodes every running request in one batched step, and its step costs little more with
-more sequences in it (SmolLM2-135M, bf16 on AMX: 24-32 ms a step for 4 sequences, 56 ms for 64), so the seeds in
-flight decide how full each step is. This runs the demo's synthesis (``reasonir demo``'s settings: 80 seeds of the
+The embedded OpenVINO engine decodes every running request in one batched step, so the seeds in flight decide how
+full each step is. This runs the demo's synthesis (``reasonir demo``'s settings: 80 seeds of the
 bundled SciFact sample, 4 HQ candidates, 6 VL seeds, the judge rows) with each ``--chains`` value, in the order
 A B B A (``--rounds`` 2), every run in a fresh folder with no response cache, the LLM loaded per run as a job loads
 it. Recorded per run: wall seconds of the synthesis (the LLM's start-up apart), kept rows, judge rows, seed yield,

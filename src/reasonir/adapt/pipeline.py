@@ -265,8 +265,10 @@ def _hand_back(path: str | None, config: AdaptConfig, out: Path) -> None:
         from reasonir.models import resolve_model
 
         base = resolve_model(config.base_model)
-        if Path(base).is_dir():  # a copy of its files: the same identity, so the judge's encoding of the corpus,
-            shutil.copytree(base, partial)  # kept in the embedding cache, is the index's (model_identity)
+        # a copy of its files has the base's identity (model_identity), so the index stage reads the judge's
+        # encoding of the corpus from the embedding cache instead of encoding it again
+        if Path(base).is_dir():
+            shutil.copytree(base, partial)
         else:
             from sentence_transformers import SentenceTransformer
 
