@@ -37,6 +37,7 @@ def test_demo_adapts_the_sample_and_compares_before_and_after(tmp_path):
     assert config_for_adapt.synth.judge_rows and config_for_adapt.hybrid_weights  # the served retriever is chosen
     # the demo's own training takes minutes: one short recipe here (tests/adapt covers the choice itself)
     config_for_adapt.recipes, config_for_adapt.folds = ("contrastive",), 2
+    config_for_adapt.merges, config_for_adapt.hybrid_weights = (0.0,), (0.5,)  # one copy per fold, one hybrid each
     config_for_adapt.train.update(max_steps=1, batch_size=8)
     llm = ScriptedLLM(scripted_answers)
     result = adapt(config_for_adapt, config.workdir, llm, progress=False, log=lambda _: None)

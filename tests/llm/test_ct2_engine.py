@@ -40,6 +40,7 @@ def test_compute_type_follows_the_cpu_units() -> None:
     assert weight_type("int8_float32") == "int8" and weight_type("bfloat16") == "bfloat16"
 
 
+@pytest.mark.engine("ct2")
 def test_the_converted_model_is_cached_by_version(ct2: CT2LLM) -> None:
     folder = ct2.converted.folder
     assert (folder / DONE_MARK).is_file() and (folder / "model.bin").is_file()
@@ -53,6 +54,7 @@ def test_the_converted_model_is_cached_by_version(ct2: CT2LLM) -> None:
         again.close()
 
 
+@pytest.mark.engine("ct2")
 def test_a_seeds_candidates_share_one_prompt_pass_and_usage_counts_it_once(ct2: CT2LLM) -> None:
     before_calls, before = ct2.calls, ct2.usage().snapshot()
     results = dict(ct2.chat_many(candidates("Write one question about the moon.", 4)
@@ -68,6 +70,7 @@ def test_a_seeds_candidates_share_one_prompt_pass_and_usage_counts_it_once(ct2: 
     assert len({r.text for r in results.values()}) > 1  # sampled, not one answer copied
 
 
+@pytest.mark.engine("ct2")
 def test_greedy_answers_repeat_and_a_cut_answer_says_length(ct2: CT2LLM) -> None:
     request = ChatRequest.user("Name a planet.", sampling=Sampling(temperature=0.0, max_tokens=3))
     first, second = ct2.chat(request), ct2.chat(request)
@@ -76,6 +79,7 @@ def test_greedy_answers_repeat_and_a_cut_answer_says_length(ct2: CT2LLM) -> None
         assert first.meta["finish_reason"] == "length"
 
 
+@pytest.mark.engine("ct2")
 def test_a_prompt_longer_than_the_window_fails_fast(ct2: CT2LLM) -> None:
     with pytest.raises(ContextWindowError):
         ct2.chat(ChatRequest.user("word " * 600, sampling=Sampling(max_tokens=8)))

@@ -24,7 +24,7 @@ from reasonir.llm.embedded import (
 )
 from reasonir.llm.engines import AUTO_BY_CPU, IN_PROCESS, SERVERS, auto_engine, resolve_engine, server_engine
 from reasonir.llm.errors import EndpointUnreachableError, EngineCrashedError
-from reasonir.llm.hf_convert import DONE_MARK, conversion_key, convert_gguf
+from reasonir.llm.hf_convert import DONE_MARK, STORED_DTYPE, conversion_key, convert_gguf
 from reasonir.synth import SynthConfig
 
 AVX2_CPU = frozenset({"avx2", "fma", "f16c"})
@@ -86,7 +86,8 @@ def test_transformers_engine_has_no_slots_and_serves_under_the_same_model_name()
     # the KV cache is sized like llama-server's 8 x 2,048 tokens, not from the machine's RAM
     assert command[command.index("--cb-num-blocks") + 1] == str(8 * 2048 // 256)
     assert server.workdir() is not None and server.workdir().name == conversion_key(  # type: ignore[union-attr]
-        default_model_path(), "bfloat16")
+        default_model_path(), STORED_DTYPE)  # one folder for every engine, cast at load
+    assert command[command.index("--dtype") + 1] == "bfloat16"
     # the settings transformers serve keeps for its life are the synthesizer's (its main work), defined there
     assert TRANSFORMERS_SAMPLING == {"temperature": SynthConfig.temperature, "top_p": SynthConfig.top_p}
     assert loader.embedded_json_mode("transformers", "auto") == "none"
@@ -166,6 +167,7 @@ class _Shared:
         pass
 
 
+@pytest.mark.engine("transformers")
 def test_load_llm_wires_the_transformers_engine_and_json_steps_down_to_the_prompt(
         hf_server: EmbeddedServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(loader, "EmbeddedServer", lambda **kwargs: _Shared(hf_server))
@@ -183,12 +185,14 @@ def test_load_llm_wires_the_transformers_engine_and_json_steps_down_to_the_promp
     assert report["requests"] == 2 and report["failures"] == (0 if asked.parsed is not None else 1)
 
 
+@pytest.mark.engine("transformers")
 def test_the_conversion_is_reused_by_a_second_start(hf_server: EmbeddedServer) -> None:
     assert hf_server.dtype == ("bfloat16" if bf16_supported() else "float32")
-    found = convert_gguf(default_model_path(), DEFAULT_ALIAS, hf_server.dtype)  # type: ignore[arg-type]
+    found = convert_gguf(default_model_path(), DEFAULT_ALIAS, STORED_DTYPE)  # one folder; the server casts it
     assert not found.made and found.key_folder == hf_server.workdir()
 
 
+@pytest.mark.engine("transformers")
 def test_sampling_is_fixed_at_start_and_a_lone_seeded_request_repeats(hf_server: EmbeddedServer) -> None:
     """What transformers serve does with per-request settings under continuous batching (documented in
     docs/llm.md): the settings of the first request (reasonir's start-up decode) hold for every request after it,
@@ -205,6 +209,7 @@ def test_sampling_is_fixed_at_start_and_a_lone_seeded_request_repeats(hf_server:
     assert len({r.text for r in greedy}) > 1  # temperature 0 asked, 0.8 served: llama-server would repeat itself
 
 
+@pytest.mark.engine("transformers")
 def test_a_killed_transformers_server_is_reported_as_a_crash_and_restarts(hf_server: EmbeddedServer) -> None:
     process = hf_server._process
     assert process is not None

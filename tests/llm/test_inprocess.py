@@ -13,8 +13,9 @@ from reasonir.llm.cache import ResponseCache
 from reasonir.llm.embedded import DEFAULT_ALIAS, EmbeddedServer
 from reasonir.llm.engines import engine_present
 
-ENGINES = [pytest.param(engine, marks=pytest.mark.skipif(importlib.util.find_spec(package) is None,
-                                                         reason=f"{package} is not installed"))
+ENGINES = [pytest.param(engine, marks=[pytest.mark.skipif(importlib.util.find_spec(package) is None,
+                                                          reason=f"{package} is not installed"),
+                                       pytest.mark.engine(engine)])
            for engine, package in (("ct2", "ctranslate2"), ("openvino", "openvino_genai"))]
 
 

@@ -81,16 +81,19 @@ def test_cli_refuses_other_settings_and_bad_input(small_corpus, endpoint, tmp_pa
     assert main(args(small_corpus, tmp_path / "y.jsonl", endpoint, "--prompts", str(tmp_path / "prompts"))) == 3
 
 
+KILLED_RUN = ("--n", "12", "--max-chains", "2")
+
+
 def command(corpus, out, endpoint):
     code = "import sys; from reasonir.cli import main; sys.exit(main(sys.argv[1:]))"
-    return [sys.executable, "-c", code, *args(corpus, out, endpoint, "--n", "12", "--max-chains", "2")]
+    return [sys.executable, "-c", code, *args(corpus, out, endpoint, *KILLED_RUN)]
 
 
 @needs(SCIFACT)
 def test_kill_9_then_the_same_command_finishes_with_no_duplicate_and_no_lost_row(small_corpus, tmp_path):
     with ScriptedEndpoint(latency_s=0.02) as endpoint:
-        whole = tmp_path / "whole.jsonl"
-        subprocess.run(command(small_corpus, whole, endpoint), check=True, capture_output=True)
+        whole = tmp_path / "whole.jsonl"  # the uninterrupted run, in this process (a child's imports cost seconds)
+        assert main(args(small_corpus, whole, endpoint, *KILLED_RUN)) == 0
         out = tmp_path / "killed.jsonl"
         proc = subprocess.Popen(command(small_corpus, out, endpoint), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)

@@ -51,7 +51,7 @@ from reasonir.llm.errors import MissingDependencyError
 from reasonir.llm.prices import Price
 from reasonir.llm.types import ChatRequest
 from reasonir.llm.usage import UsageReport
-from reasonir.paths import cache_root
+from reasonir import paths
 
 log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install 'reasonir[ct2]' (ctranslate2>=4.0)"
@@ -111,12 +111,12 @@ class Converted:
 def converted_model(gguf: Path, alias: str, quantization: str, *, root: Path | None = None) -> Converted:
     """The ctranslate2 model for ``gguf`` with ``quantization`` weights, from the cache or made now (the GGUF to a
     transformers folder, then that to ctranslate2; about 30 s for SmolLM2-135M on 2 busy cores)."""
-    from reasonir.llm.hf_convert import convert_gguf
+    from reasonir.llm.hf_convert import STORED_DTYPE, convert_gguf
 
     ct2 = import_ct2()
     start = time.perf_counter()
-    source = convert_gguf(gguf, alias, "float32").folder
-    root = cache_root() / "models" / "ctranslate2" if root is None else root
+    source = convert_gguf(gguf, alias, STORED_DTYPE).folder
+    root = paths.models_cache_dir() / "ctranslate2" if root is None else root
     folder = root / ct2_key(source, quantization, ct2.__version__) / alias
     if not (folder / DONE_MARK).is_file():
         folder.parent.mkdir(parents=True, exist_ok=True)

@@ -55,9 +55,9 @@ from reasonir.llm.errors import (
     EngineCrashedError,
     MissingDependencyError,
 )
-from reasonir.llm.hf_convert import Dtype, convert_gguf, converted_folder
+from reasonir.llm.hf_convert import STORED_DTYPE, Dtype, convert_gguf, converted_folder
 from reasonir.llm.native import QUANTIZE, find_llama_server, q8_0_copy
-from reasonir.paths import cache_root
+from reasonir import paths
 
 log = logging.getLogger(__name__)
 __all__ = ["DEFAULT_ALIAS", "DEFAULT_PARALLEL", "EmbeddedServer", "Engine", "ServingEngine", "default_model_path",
@@ -188,7 +188,7 @@ class EmbeddedServer:
         binary = self._binary()
         model = self._gguf()
         if self.model_path is None and self.weights == "Q8_0":
-            model = q8_0_copy(model, cache_root() / "models", binary.with_name(QUANTIZE)) or model
+            model = q8_0_copy(model, paths.models_cache_dir(), binary.with_name(QUANTIZE)) or model
         # --ctx-size is shared by the slots; prompts a slot drops are kept in RAM (capped: a shared machine);
         # /metrics counts the prompt tokens actually evaluated; no web UI (reasonir only speaks the API)
         cmd = [str(binary), "--model", str(model), "--alias", self.alias, "--host", "127.0.0.1",
@@ -212,8 +212,7 @@ class EmbeddedServer:
         """The folder the server runs in: for ``transformers``, the one holding the converted model."""
         if self.engine_used != "transformers":
             return None
-        assert self.dtype is not None
-        return converted_folder(self._gguf(), self.alias, self.dtype).parent
+        return converted_folder(self._gguf(), self.alias, STORED_DTYPE).parent
 
     def _prepare(self) -> dict[str, str]:
         """Make what the engine needs before it starts; return the environment to run it in."""
@@ -226,8 +225,7 @@ class EmbeddedServer:
             if missing:
                 raise MissingDependencyError(f"the transformers engine needs {missing}: pip install "
                                              "'transformers[serving]'")
-            assert self.dtype is not None
-            conversion = convert_gguf(self._gguf(), self.alias, self.dtype)
+            conversion = convert_gguf(self._gguf(), self.alias, STORED_DTYPE)  # `--dtype` casts it at load
             self.conversion_seconds = conversion.seconds if conversion.made else self.conversion_seconds
             env["HF_HUB_OFFLINE"] = "1"  # a local folder: nothing to fetch, and no network wait at start
             if self.n_threads:

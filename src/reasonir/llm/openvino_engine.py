@@ -56,7 +56,7 @@ from reasonir.llm.errors import MissingDependencyError
 from reasonir.llm.prices import Price
 from reasonir.llm.types import ChatRequest
 from reasonir.llm.usage import UsageReport
-from reasonir.paths import cache_root
+from reasonir import paths
 
 log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install 'reasonir[openvino]' (openvino-genai)"
@@ -133,7 +133,7 @@ def f16_copy(source: Path, *, root: Path | None = None) -> Path:
         import gguf
     except ImportError as exc:
         raise MissingDependencyError(f"the openvino engine reads the GGUF with gguf: {INSTALL_HINT} ({exc})") from None
-    root = cache_root() / "models" / "openvino" if root is None else root
+    root = paths.models_cache_dir() / "openvino" if root is None else root
     target = root / f16_key(source) / (source.name.split(".", 1)[0] + ".F16.gguf")
     if target.is_file():
         return target
