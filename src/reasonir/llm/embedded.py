@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from reasonir import paths
 from reasonir.hardware import bf16_supported
 from reasonir.llm.engines import (
     IN_PROCESS,
@@ -57,7 +58,6 @@ from reasonir.llm.errors import (
 )
 from reasonir.llm.hf_convert import STORED_DTYPE, Dtype, convert_gguf, converted_folder
 from reasonir.llm.native import QUANTIZE, find_llama_server, q8_0_copy
-from reasonir import paths
 
 log = logging.getLogger(__name__)
 __all__ = ["DEFAULT_ALIAS", "DEFAULT_PARALLEL", "EmbeddedServer", "Engine", "ServingEngine", "default_model_path",

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reasonir import paths
 from reasonir.hardware import bf16_supported, cpu_flags
 from reasonir.llm.cache import ResponseCache
 from reasonir.llm.inprocess import InProcessLLM
@@ -56,7 +57,6 @@ from reasonir.llm.errors import MissingDependencyError
 from reasonir.llm.prices import Price
 from reasonir.llm.types import ChatRequest
 from reasonir.llm.usage import UsageReport
-from reasonir import paths
 
 log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install 'reasonir[openvino]' (openvino-genai)"
