@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 
 # The rule for ``auto``: this CPU kind -> the engine that made the most kept synthesis rows per minute there.
 AUTO_BY_CPU: dict[CpuKind, ServingEngine] = {
-    "bf16": "openvino",  # OpenVINO GenAI in bf16 made 6-8x llama-server's kept rows a minute on an AMX Xeon (MEASURED)
+    "bf16": "openvino",  # OpenVINO GenAI in bf16 made 6-8x llama-server's kept rows a minute on an AMX Xeon, 4.4-4.5x
+    # on an AVX512-BF16 EPYC without AMX (MEASURED)
     # in f32 it made 2.2-4.2x those of llama-server built for AVX2 on that Xeon capped to AVX2 (an emulation: MEASURED)
     "no-bf16": "openvino",
 }
@@ -72,6 +73,9 @@ the same Xeon capped to AVX2 (benchmarks/isa_cap/run_avx2.sh: CPUID answered as 
   bf16 or VNNI), 2026-12-07, --kinds hq, A B / B A: llama-server built for AVX2 (portable) against openvino in f32:
   20 seeds 3.35, 2.88 vs 7.27, 7.46 rows/min (2.17x, 2.59x); 40 seeds 2.93, 3.23 vs 11.60, 13.51 (3.96x, 4.18x)
   (synth_engines_avx2_emulated.json, synth_engines_avx2_emulated_40seeds.json)
+AMD EPYC with AVX512-BF16 and VNNI, no AMX, quiet, 2026-12-07, 20 SciFact seeds, --kinds hq, A B / B A: llama-server
+  (native build) 5.03, 4.89 vs openvino (bf16) 22.3, 22.05 rows/min (4.43x, 4.51x); seed yield 0.75, 0.8 vs 0.8
+  (benchmarks/bench_engine_rows.py: engine_rows_zen4.json)
 """
 
 
